@@ -1,0 +1,3 @@
+module github.com/wikid82/charon
+
+go 1.25
