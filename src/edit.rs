@@ -43,7 +43,11 @@ impl Edit {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpliceError {
     #[error("edit {start}..{end} is outside the text ({len} bytes)")]
-    OutOfBounds { start: usize, end: usize, len: usize },
+    OutOfBounds {
+        start: usize,
+        end: usize,
+        len: usize,
+    },
     #[error("edit {start}..{end} does not fall on character boundaries")]
     NotCharBoundary { start: usize, end: usize },
     #[error("edits {a_start}..{a_end} and {b_start}..{b_end} overlap")]
@@ -165,19 +169,20 @@ mod tests {
         use proptest::prelude::*;
 
         fn disjoint_edits(len: usize) -> impl Strategy<Value = Vec<Edit>> {
-            proptest::collection::vec((0..=len, 0..=len, "[a-z]{0,3}"), 0..6).prop_map(
-                move |raw| {
-                    let mut out: Vec<Edit> = Vec::new();
-                    for (a, b, r) in raw {
-                        let (s, e) = if a <= b { (a, b) } else { (b, a) };
-                        let cand = Edit::new(s, e, r);
-                        if out.iter().all(|o| !o.overlaps(&cand) && !(o.start == s && o.end == e)) {
-                            out.push(cand);
-                        }
+            proptest::collection::vec((0..=len, 0..=len, "[a-z]{0,3}"), 0..6).prop_map(move |raw| {
+                let mut out: Vec<Edit> = Vec::new();
+                for (a, b, r) in raw {
+                    let (s, e) = if a <= b { (a, b) } else { (b, a) };
+                    let cand = Edit::new(s, e, r);
+                    if out
+                        .iter()
+                        .all(|o| !o.overlaps(&cand) && !(o.start == s && o.end == e))
+                    {
+                        out.push(cand);
                     }
-                    out
-                },
-            )
+                }
+                out
+            })
         }
 
         fn text_and_edits() -> impl Strategy<Value = (String, Vec<Edit>)> {

@@ -12,3 +12,5 @@ pub mod error;
 pub mod recipe;
 
 pub use error::{Error, Result};
+pub mod plan;
+pub mod rewrite;

@@ -427,7 +427,8 @@ impl Recipe {
     /// Returns the new reference and the rule that did it.
     pub fn map_image(&self, name: &str, tag: &str) -> Option<(String, &ImageRule)> {
         let short = name.rsplit('/').next().unwrap_or(name);
-        let official = name == short || name.starts_with("library/") || name.starts_with("docker.io/library/");
+        let official =
+            name == short || name.starts_with("library/") || name.starts_with("docker.io/library/");
         for rule in &self.images {
             if rule.name != short || !official {
                 continue;
@@ -479,11 +480,23 @@ mod tests {
     fn image_map() {
         let r = Recipe::embedded().unwrap();
         let m = |n: &str, t: &str| r.map_image(n, t).map(|(s, _)| s);
-        assert_eq!(m("node", "24.13.0-alpine").as_deref(), Some("node:24.13.0-bookworm-slim"));
-        assert_eq!(m("golang", "1.25-alpine").as_deref(), Some("golang:1.25-bookworm"));
-        assert_eq!(m("golang", "1.25.6-alpine3.21").as_deref(), Some("golang:1.25.6-bookworm"));
+        assert_eq!(
+            m("node", "24.13.0-alpine").as_deref(),
+            Some("node:24.13.0-bookworm-slim")
+        );
+        assert_eq!(
+            m("golang", "1.25-alpine").as_deref(),
+            Some("golang:1.25-bookworm")
+        );
+        assert_eq!(
+            m("golang", "1.25.6-alpine3.21").as_deref(),
+            Some("golang:1.25.6-bookworm")
+        );
         assert_eq!(m("alpine", "3.23").as_deref(), Some("debian:bookworm-slim"));
-        assert_eq!(m("library/alpine", "3.23").as_deref(), Some("debian:bookworm-slim"));
+        assert_eq!(
+            m("library/alpine", "3.23").as_deref(),
+            Some("debian:bookworm-slim")
+        );
         assert_eq!(m("someone/alpine", "3.23"), None);
         assert_eq!(m("node", "24-bookworm-slim"), None);
     }
@@ -516,7 +529,11 @@ mod tests {
         let msg = broken("id = \"pre.e2e-baseline\"", "id = \"pre.branch\"");
         assert!(msg.contains("duplicate item id `pre.branch`"), "{msg}");
         let line: usize = msg.split(':').nth(1).unwrap().parse().unwrap();
-        let expect = EMBEDDED.lines().position(|l| l.contains("pre.e2e-baseline")).unwrap() + 1;
+        let expect = EMBEDDED
+            .lines()
+            .position(|l| l.contains("pre.e2e-baseline"))
+            .unwrap()
+            + 1;
         assert_eq!(line, expect);
     }
 

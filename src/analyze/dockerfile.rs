@@ -202,9 +202,11 @@ impl Doc {
     }
 
     pub fn stage_by_name(&self, name: &str) -> Option<&Stage> {
-        self.stages
-            .iter()
-            .find(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        self.stages.iter().find(|s| {
+            s.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
     }
 
     pub fn instrs_of(&self, stage: usize) -> impl Iterator<Item = &Instr> {
@@ -239,7 +241,10 @@ fn parse_error(path: &Path, e: &dockerfile_parser::Error) -> Error {
                 pest::error::LineColLocation::Pos((l, _)) => l,
                 pest::error::LineColLocation::Span((l, _), _) => l,
             };
-            (line, "not a Dockerfile dockerfile-parser can read (syntax error)".to_string())
+            (
+                line,
+                "not a Dockerfile dockerfile-parser can read (syntax error)".to_string(),
+            )
         }
         other => (0, other.to_string()),
     };
@@ -281,10 +286,17 @@ fn shell_text(text: &str, bs: &BreakableString) -> MappedText {
 fn body(text: &str, expr: &ShellOrExecExpr, instr_start: usize, heredocs: &[Heredoc]) -> Body {
     match expr {
         ShellOrExecExpr::Shell(bs) => {
-            if let Some(h) = heredocs.iter().find(|h| h.instr_line_start <= instr_start && instr_start < h.body_start) {
+            if let Some(h) = heredocs
+                .iter()
+                .find(|h| h.instr_line_start <= instr_start && instr_start < h.body_start)
+            {
                 let first = shell_text(text, bs);
                 // Only the plain `RUN <<EOF` form runs the body as a script.
-                let is_script = first.text.trim().trim_start_matches("<<-").trim_start_matches("<<")
+                let is_script = first
+                    .text
+                    .trim()
+                    .trim_start_matches("<<-")
+                    .trim_start_matches("<<")
                     .trim_matches(|c| c == '"' || c == '\'')
                     == h.delimiter;
                 return Body::Heredoc(is_script.then(|| {
@@ -352,9 +364,14 @@ fn json_array_text(m: &MappedText) -> Vec<Spanned> {
             }
             let end = (j + 1).min(bytes.len());
             let raw = &m.text[start..end];
-            let value = serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.trim_matches('"').to_string());
+            let value = serde_json::from_str::<String>(raw)
+                .unwrap_or_else(|_| raw.trim_matches('"').to_string());
             let (fs, fe) = m.range_to_file(start, end);
-            out.push(Spanned { text: value, start: fs, end: fe });
+            out.push(Spanned {
+                text: value,
+                start: fs,
+                end: fe,
+            });
             i = end;
         } else {
             i += 1;
@@ -422,7 +439,11 @@ fn mask(text: &str) -> (String, Vec<Heredoc>) {
         let end = super::line_end(text, pos);
         let line = text[pos..end].trim_end_matches(['\n', '\r']);
         if let Some((delim, strip_tabs, _)) = pending.first().cloned() {
-            let cmp = if strip_tabs { line.trim_start_matches('\t') } else { line };
+            let cmp = if strip_tabs {
+                line.trim_start_matches('\t')
+            } else {
+                line
+            };
             for b in &mut bytes[pos..pos + line.len()] {
                 *b = b' ';
             }
@@ -441,7 +462,11 @@ fn mask(text: &str) -> (String, Vec<Heredoc>) {
             }
         } else {
             let t = line.trim_start();
-            let kw = t.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+            let kw = t
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase();
             if matches!(kw.as_str(), "RUN" | "COPY" | "ADD") {
                 let found = heredoc_markers(t);
                 if !found.is_empty() {
@@ -484,7 +509,13 @@ fn heredoc_markers(line: &str) -> Vec<(String, bool)> {
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
             .collect();
-        if !name.is_empty() && (quoted || name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')) {
+        if !name.is_empty()
+            && (quoted
+                || name
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_'))
+        {
             out.push((name.clone(), strip));
         }
         rest = &after[name.len().min(after.len())..];
@@ -518,7 +549,9 @@ mod tests {
     fn run_shell_text_drops_continuations_and_comments() {
         let t = "FROM alpine\nRUN apk add \\\n    # a comment\n    curl \\\n    bash\n";
         let d = p(t);
-        let Kind::Run(Body::Shell(m)) = &d.instrs[1].kind else { panic!() };
+        let Kind::Run(Body::Shell(m)) = &d.instrs[1].kind else {
+            panic!()
+        };
         assert!(!m.text.contains('#'));
         assert!(!m.text.contains('\\'));
         let c = m.text.find("curl").unwrap();
@@ -530,7 +563,9 @@ mod tests {
     fn exec_form_spans() {
         let t = "FROM alpine\nENTRYPOINT [\"su-exec\", \"app\"]\n";
         let d = p(t);
-        let Kind::Entrypoint(Body::Exec(v)) = &d.instrs[1].kind else { panic!() };
+        let Kind::Entrypoint(Body::Exec(v)) = &d.instrs[1].kind else {
+            panic!()
+        };
         assert_eq!(v[0].text, "su-exec");
         assert!(t[v[0].start..v[0].end].contains("su-exec"));
     }
@@ -540,7 +575,9 @@ mod tests {
         let t = "FROM alpine:3.23\nRUN <<EOF\napk add curl\nFROM nothing\nEOF\nRUN echo ok\n";
         let d = p(t);
         assert_eq!(d.stages.len(), 1);
-        let Kind::Run(Body::Heredoc(Some(m))) = &d.instrs[1].kind else { panic!("{:?}", d.instrs[1].kind) };
+        let Kind::Run(Body::Heredoc(Some(m))) = &d.instrs[1].kind else {
+            panic!("{:?}", d.instrs[1].kind)
+        };
         assert_eq!(m.text, "apk add curl\nFROM nothing\n");
         assert_eq!(m.start_to_file(0), t.find("apk").unwrap());
         assert!(matches!(&d.instrs[2].kind, Kind::Run(Body::Shell(_))));
@@ -564,7 +601,9 @@ mod tests {
     fn healthcheck_command() {
         let t = "FROM alpine\nHEALTHCHECK --interval=5s \\\n  CMD wget -q --spider http://x/ || exit 1\n";
         let d = p(t);
-        let Kind::Healthcheck(Some(Body::Shell(m))) = &d.instrs[1].kind else { panic!("{:?}", d.instrs[1].kind) };
+        let Kind::Healthcheck(Some(Body::Shell(m))) = &d.instrs[1].kind else {
+            panic!("{:?}", d.instrs[1].kind)
+        };
         assert!(m.text.trim_start().starts_with("wget -q"), "{:?}", m.text);
         let w = m.text.find("wget").unwrap();
         assert_eq!(&t[m.start_to_file(w)..m.start_to_file(w) + 4], "wget");

@@ -49,8 +49,11 @@ pub struct Command {
     pub name: Word,
     pub args: Vec<Word>,
     pub removal: Removal,
-    /// Nesting depth in command substitutions (0 = top level).
+    /// True inside a command substitution.
     pub in_substitution: bool,
+    /// True when only `&&`/`||`/`;` lists separate the command from the
+    /// script's top level (not inside if/while/functions/pipelines).
+    pub top_level: bool,
 }
 
 impl Command {
@@ -171,6 +174,7 @@ impl Script {
             args,
             removal: self.removal(stmt),
             in_substitution,
+            top_level: is_top_level(stmt),
         })
     }
 
@@ -184,7 +188,9 @@ impl Script {
                 let kids: Vec<Node> = parent.named_children(&mut cur).collect();
                 let idx = kids.iter().position(|k| k.id() == stmt.id());
                 match idx {
-                    Some(0) if kids.len() > 1 => Removal::Range(stmt.start_byte(), kids[1].start_byte()),
+                    Some(0) if kids.len() > 1 => {
+                        Removal::Range(stmt.start_byte(), kids[1].start_byte())
+                    }
                     Some(i) if i > 0 => Removal::Range(kids[i - 1].end_byte(), stmt.end_byte()),
                     _ => Removal::Replace(stmt.start_byte(), stmt.end_byte()),
                 }
@@ -236,7 +242,11 @@ impl Script {
                 }
             }
             "word" | "number" => Some(unescape(text)),
-            "raw_string" => Some(text.trim_start_matches('\'').trim_end_matches('\'').to_string()),
+            "raw_string" => Some(
+                text.trim_start_matches('\'')
+                    .trim_end_matches('\'')
+                    .to_string(),
+            ),
             "string" => {
                 let mut c = n.walk();
                 let dynamic = n
@@ -261,6 +271,18 @@ impl Script {
             _ => None,
         }
     }
+}
+
+fn is_top_level(stmt: Node) -> bool {
+    let mut p = stmt.parent();
+    while let Some(x) = p {
+        match x.kind() {
+            "program" => return true,
+            "list" | "redirected_statement" => p = x.parent(),
+            _ => return false,
+        }
+    }
+    true
 }
 
 fn unescape(s: &str) -> String {
@@ -300,9 +322,13 @@ mod tests {
         let src = "a && b && c";
         let s = parse(src).unwrap();
         let cmds = s.commands();
-        let Removal::Range(x, y) = cmds[2].removal else { panic!() };
+        let Removal::Range(x, y) = cmds[2].removal else {
+            panic!()
+        };
         assert_eq!(format!("{}{}", &src[..x], &src[y..]), "a && b");
-        let Removal::Range(x, y) = cmds[0].removal else { panic!() };
+        let Removal::Range(x, y) = cmds[0].removal else {
+            panic!()
+        };
         assert_eq!(format!("{}{}", &src[..x], &src[y..]), "b && c");
         let s = parse("only").unwrap();
         assert_eq!(s.commands()[0].removal, Removal::Whole);

@@ -1,0 +1,73 @@
+//! Rules turn facts into edits. Each rule looks at syntax (a Dockerfile's
+//! instructions, a shell command's words) and proposes [`Proposal`]s: edits of
+//! one file that belong together, with the explanation a reviewer needs. What
+//! a rule cannot convert safely becomes a [`Finding`] and the text is left alone.
+//! Rules never read or write files; [`crate::plan`] turns proposals into hunks.
+
+pub mod apk;
+pub mod dockerfile;
+pub mod packages;
+pub mod users;
+pub mod wget;
+
+use crate::analyze::mapped::MappedText;
+use crate::edit::Edit;
+
+/// Edits of one file that stand or fall together, with their reasons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proposal {
+    /// Rule id (one of [`crate::recipe::KNOWN_RULES`]).
+    pub rule: &'static str,
+    /// Tags that select the checklist item (`stage=NAME`, `site=from`, ...).
+    pub tags: Vec<String>,
+    pub edits: Vec<Edit>,
+    /// One line: what changes.
+    pub summary: String,
+    /// Why, which spec step, and where it departs from the spec.
+    pub explanation: String,
+    /// Things the reviewer must check by hand (`re-pin digest`, `verify with an arm64 build`).
+    pub flags: Vec<String>,
+}
+
+/// Something a rule saw but will not rewrite, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    /// 1-based line in the file.
+    pub line: usize,
+    pub message: String,
+}
+
+/// A change computed on an assembled shell text (a RUN body, a script).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShellChange {
+    pub edits: Vec<Edit>,
+    pub summary: String,
+    pub notes: Vec<String>,
+    pub flags: Vec<String>,
+}
+
+impl ShellChange {
+    /// Map the edits from assembled-text offsets to file offsets.
+    pub fn to_file(&self, m: &MappedText) -> Vec<Edit> {
+        self.edits
+            .iter()
+            .map(|e| {
+                let (s, t) = m.range_to_file(e.start, e.end);
+                Edit::new(s, t, e.replacement.clone())
+            })
+            .collect()
+    }
+}
+
+/// Quote a word for the shell only when it needs it.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
