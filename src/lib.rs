@@ -12,5 +12,10 @@ pub mod error;
 pub mod recipe;
 
 pub use error::{Error, Result};
+pub mod demo;
+pub mod git;
 pub mod plan;
+pub mod report;
 pub mod rewrite;
+pub mod session;
+pub mod state;

@@ -1,1 +1,299 @@
-fn main() {}
+//! The `charon-tui` binary: argument handling and glue. All behaviour lives
+//! in the library; this file parses flags, calls it, prints, and maps errors
+//! to exit codes (0 ok, 1 findings, 2 usage/input error, 3 refused for safety).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use charon::error::{Error, EXIT_INPUT};
+use charon::recipe::Recipe;
+use charon::session::Session;
+
+#[derive(Parser)]
+#[command(
+    name = "charon-tui",
+    version,
+    about = "Walk a project's Docker images from Alpine to Debian slim, phase by phase",
+    long_about = "charon-tui walks the Alpine → Debian slim migration checklist phase by phase. \
+Without a subcommand it opens the interactive TUI; `plan`, `apply`, `status` and `check` do the same work headless."
+)]
+struct Cli {
+    /// Repository to migrate.
+    #[arg(long, global = true, default_value = ".", value_name = "DIR")]
+    repo: PathBuf,
+    /// Recipe file to use instead of the embedded one.
+    #[arg(long, global = true, value_name = "FILE")]
+    recipe: Option<PathBuf>,
+    /// Debian suite for every stage (overrides the recipe's setting).
+    #[arg(long, global = true, value_name = "SUITE")]
+    suite: Option<String>,
+    /// State file (default: .git/charon-tui/state.json).
+    #[arg(long, global = true, value_name = "FILE")]
+    state: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write the embedded demo repository (a fresh git repo) and open the TUI on it.
+    Demo {
+        /// Where to write it (default: a new temporary directory).
+        dir: Option<PathBuf>,
+        /// Only write the repository.
+        #[arg(long)]
+        no_tui: bool,
+    },
+    /// Show the pending hunks, grouped by phase and item.
+    Plan {
+        /// Only this phase.
+        #[arg(long, value_name = "ID")]
+        phase: Option<String>,
+        #[arg(long, value_enum, default_value_t = PlanFormat::Diff)]
+        format: PlanFormat,
+    },
+    /// Accept every pending hunk of the given phases and apply it.
+    Apply(ApplyArgs),
+    /// Phases, items, status and counts.
+    Status {
+        #[arg(long, value_enum, default_value_t = TextJson::Text)]
+        format: TextJson,
+    },
+    /// Scan the repository for Alpine-isms left anywhere.
+    Check {
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
+    /// Run a command item of the checklist and record its outcome.
+    Run {
+        /// Item id (see `status`).
+        item: String,
+    },
+    /// Revert a phase's commit, or reset the branch to the base tag.
+    Rollback {
+        #[arg(long, value_name = "ID", conflicts_with = "all")]
+        phase: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Args)]
+struct ApplyArgs {
+    /// Phase to apply.
+    #[arg(
+        long,
+        value_name = "ID",
+        conflicts_with = "all",
+        required_unless_present = "all"
+    )]
+    phase: Option<String>,
+    /// Apply every phase.
+    #[arg(long)]
+    all: bool,
+    /// Confirm: accept every pending hunk without review.
+    #[arg(long)]
+    yes: bool,
+    /// Write files but do not commit.
+    #[arg(long)]
+    no_commit: bool,
+    /// Co-author trailer for the commit ("Name <email>").
+    #[arg(long, value_name = "NAME <EMAIL>")]
+    pair: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PlanFormat {
+    Diff,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TextJson {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
+    Sarif,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let code = match e.downcast_ref::<Error>() {
+                Some(err) => err.exit_code(),
+                None => EXIT_INPUT,
+            };
+            eprintln!("charon-tui: {e:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn load_recipe(cli: &Cli) -> Result<Recipe, Error> {
+    let mut r = match &cli.recipe {
+        Some(p) => Recipe::load(p)?,
+        None => Recipe::embedded()?,
+    };
+    if let Some(s) = &cli.suite {
+        r.set_suite(s)?;
+    }
+    Ok(r)
+}
+
+fn out(s: &str) -> anyhow::Result<()> {
+    let mut so = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth a message.
+    match so.write_all(s.as_bytes()).and_then(|_| so.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let recipe = load_recipe(&cli)?;
+    let Some(command) = &cli.command else {
+        // The TUI comes with its own issue; until then say so clearly.
+        let _ = Session::open(&cli.repo, recipe, cli.state.clone())?;
+        eprintln!(
+            "charon-tui: the interactive TUI is not available in this build yet; use `charon-tui plan`, `apply`, `status` (see --help)"
+        );
+        return Ok(ExitCode::from(EXIT_INPUT));
+    };
+    match command {
+        Command::Demo { dir, no_tui } => {
+            let dir = match dir {
+                Some(d) => d.clone(),
+                None => tempfile::Builder::new()
+                    .prefix("charon-demo-")
+                    .tempdir()?
+                    .keep(),
+            };
+            charon::demo::write(&dir)?;
+            out(&format!("{}\n", dir.display()))?;
+            if !no_tui {
+                eprintln!(
+                    "charon-tui: demo repository written; the interactive TUI is not available in this build yet. Try:\n  charon-tui --repo {} status\n  charon-tui --repo {} plan --phase dockerfile",
+                    dir.display(),
+                    dir.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plan { phase, format } => {
+            let s = Session::open(&cli.repo, recipe, cli.state.clone())?;
+            if let Some(p) = phase {
+                if s.recipe.phase(p).is_none() {
+                    return Err(Error::Usage(format!(
+                        "unknown phase `{p}` (phases: {})",
+                        s.recipe
+                            .phases
+                            .iter()
+                            .map(|p| p.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                    .into());
+                }
+            }
+            let (state, warn) = s.load_state()?;
+            if let Some(w) = warn {
+                eprintln!("warning: {w}");
+            }
+            let plan = s.plan()?;
+            let select = |h: &charon::plan::Hunk| {
+                phase.as_ref().is_none_or(|p| &h.phase == p)
+                    && !matches!(
+                        state.hunks.get(&h.id).map(|r| r.decision),
+                        Some(charon::state::Decision::Rejected)
+                    )
+            };
+            eprint!("{}", charon::report::plan_notes(&plan));
+            match format {
+                PlanFormat::Diff => out(&plan.unified_diff(select))?,
+                PlanFormat::Markdown => out(&plan.markdown(&s.recipe, select))?,
+                PlanFormat::Json => {
+                    let hunks: Vec<serde_json::Value> = plan
+                        .hunks
+                        .iter()
+                        .filter(|h| select(h))
+                        .map(|h| {
+                            let mut v = serde_json::to_value(h).unwrap_or_default();
+                            if let Some(o) = v.as_object_mut() {
+                                o.insert("diff".into(), charon::plan::hunk_diff_text(h).into());
+                            }
+                            v
+                        })
+                        .collect();
+                    let doc = serde_json::json!({
+                        "recipe": s.recipe_ref(),
+                        "suite": s.recipe.settings.suite,
+                        "hunks": hunks,
+                        "notes": plan.notes,
+                        "errors": plan.errors,
+                    });
+                    out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Apply(a) => {
+            if !a.yes {
+                return Err(Error::Usage(
+                    "apply accepts every pending hunk without review: add --yes to confirm (or review them in the TUI)".into(),
+                )
+                .into());
+            }
+            let s = Session::open(&cli.repo, recipe, cli.state.clone())?;
+            let phases: Vec<String> = match (&a.phase, a.all) {
+                (Some(p), _) => vec![p.clone()],
+                _ => s.recipe.phases.iter().map(|p| p.id.clone()).collect(),
+            };
+            let report = s.apply(&phases, !a.no_commit, a.pair.as_deref())?;
+            for n in &report.notes {
+                eprintln!("note: {n}");
+            }
+            for p in &report.phases {
+                let commit = p
+                    .commit
+                    .as_deref()
+                    .map(|c| format!(", commit {}", &c[..8]))
+                    .unwrap_or_default();
+                out(&format!(
+                    "{}: {} hunk(s) applied to {} file(s){}\n",
+                    p.phase,
+                    p.hunks,
+                    p.files.len(),
+                    commit
+                ))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { format } => {
+            let s = Session::open(&cli.repo, recipe, cli.state.clone())?;
+            let st = s.status()?;
+            match format {
+                TextJson::Text => out(&charon::report::status_text(&st))?,
+                TextJson::Json => out(&format!("{}\n", serde_json::to_string_pretty(&st)?))?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { .. } | Command::Run { .. } | Command::Rollback { .. } => {
+            let _ = Session::open(&cli.repo, recipe, cli.state.clone())?;
+            Err(Error::Usage(
+                "this subcommand is declared but not implemented in this build yet".into(),
+            )
+            .into())
+        }
+    }
+}

@@ -103,7 +103,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Doc> {
         });
     }
     let (masked, heredocs) = mask(text);
-    let ast = Dockerfile::parse(&masked).map_err(|e| parse_error(path, &e))?;
+    let ast = Dockerfile::parse(&masked).map_err(|e| parse_error(path, text, &e))?;
     let mut instrs = Vec::with_capacity(ast.instructions.len());
     let mut stage_idx: Option<usize> = None;
     let mut stages = Vec::new();
@@ -234,17 +234,29 @@ impl Doc {
     }
 }
 
-fn parse_error(path: &Path, e: &dockerfile_parser::Error) -> Error {
+fn parse_error(path: &Path, text: &str, e: &dockerfile_parser::Error) -> Error {
     let (line, reason) = match e {
         dockerfile_parser::Error::ParseError { source } => {
             let line = match source.line_col {
                 pest::error::LineColLocation::Pos((l, _)) => l,
                 pest::error::LineColLocation::Span((l, _), _) => l,
             };
-            (
-                line,
-                "not a Dockerfile dockerfile-parser can read (syntax error)".to_string(),
-            )
+            let shown: String = text
+                .lines()
+                .nth(line.saturating_sub(1))
+                .unwrap_or("")
+                .trim()
+                .chars()
+                .take(60)
+                .collect();
+            let reason = if shown.is_empty() {
+                "syntax error: the file ends inside an instruction (a dangling `\\`?); the file is left alone".to_string()
+            } else {
+                format!(
+                    "syntax error: dockerfile-parser cannot read `{shown}`; the file is left alone"
+                )
+            };
+            (line, reason)
         }
         other => (0, other.to_string()),
     };

@@ -157,6 +157,8 @@ struct Pass<'r> {
     last_apt_end: Option<usize>,
     installed: Vec<String>,
     insert_at: Option<usize>,
+    /// Unknown packages of the command being converted.
+    unknown: Vec<String>,
 }
 
 impl Pass<'_> {
@@ -240,6 +242,7 @@ impl Pass<'_> {
                     self.notes.push(format!("{name} dropped: {why}"));
                 }
                 Mapped::Unknown => {
+                    self.unknown.push(name.to_string());
                     self.edits.push(self.word_deletion(cmd, pkgs, k));
                     self.flags.push(format!("unmapped package {name}"));
                     self.notes.push(format!(
@@ -334,6 +337,7 @@ pub fn convert(
         last_apt_end: None,
         installed: Vec::new(),
         insert_at: None,
+        unknown: Vec::new(),
     };
     let mut has_cleanup = false;
     let mut whole = false;
@@ -378,7 +382,24 @@ pub fn convert(
             "add" => {
                 let virtual_name = parsed.virtual_name.clone();
                 let edits_before = pass.edits.len();
+                let (notes_before, flags_before) = (pass.notes.len(), pass.flags.len());
+                pass.unknown.clear();
                 let kept = pass.map_words(cmd, &parsed.packages, virtuals);
+                if kept.is_empty() && !pass.unknown.is_empty() {
+                    // Nothing known to install: converting would drop the
+                    // command silently. Leave it and say why.
+                    pass.edits.truncate(edits_before);
+                    pass.notes.truncate(notes_before);
+                    pass.flags.truncate(flags_before);
+                    out.findings.push((
+                        cmd.start,
+                        format!(
+                            "apk add: no known Debian package for {}; convert this command by hand (or add the packages to the recipe's map)",
+                            pass.unknown.join(", ")
+                        ),
+                    ));
+                    continue;
+                }
                 if let Some(v) = virtual_name {
                     virtuals.insert(v.clone(), kept.clone());
                     pass.notes.push(format!(

@@ -89,8 +89,16 @@ pub struct ImageMapping {
     pub provides: Vec<&'static str>,
 }
 
+/// What to do with an image reference.
+#[derive(Debug, Clone)]
+pub enum ImageVerdict {
+    Map(ImageMapping),
+    /// Alpine-based, but there is no safe Debian counterpart: say why.
+    Report(String),
+}
+
 /// Map an image reference written in a Dockerfile. None when it is not Alpine.
-pub fn map_image_ref(recipe: &Recipe, written: &str) -> Option<ImageMapping> {
+pub fn map_image_ref(recipe: &Recipe, written: &str) -> Option<ImageVerdict> {
     if written.starts_with('$') || written.eq_ignore_ascii_case("scratch") {
         return None;
     }
@@ -104,6 +112,14 @@ pub fn map_image_ref(recipe: &Recipe, written: &str) -> Option<ImageMapping> {
         .then(|| recipe.map_image(&r.name, &tag))
         .flatten()
     {
+        Some((_, rule)) if rule.to.is_empty() => {
+            return Some(ImageVerdict::Report(format!(
+                "{written}: {}",
+                rule.note
+                    .clone()
+                    .unwrap_or_else(|| "no Debian variant".into())
+            )));
+        }
         Some((to, rule)) => {
             if let Some(n) = &rule.note {
                 notes.push(n.clone());
@@ -115,11 +131,20 @@ pub fn map_image_ref(recipe: &Recipe, written: &str) -> Option<ImageMapping> {
         }
         None => {
             let lower = tag.to_ascii_lowercase();
-            let idx = lower.find("alpine")?;
+            let Some(idx) = lower.find("alpine") else {
+                if r.name.eq_ignore_ascii_case("alpine") {
+                    return Some(ImageVerdict::Report(format!(
+                        "{written} looks Alpine-based but is not the official alpine image: choose its Debian counterpart by hand"
+                    )));
+                }
+                return None;
+            };
             let base = tag[..idx].trim_end_matches(['-', '_', '.']);
             let after = &tag[idx + "alpine".len()..];
             if !after.chars().all(|c| c.is_ascii_digit() || c == '.') {
-                return None;
+                return Some(ImageVerdict::Report(format!(
+                    "{written}: the tag names an Alpine variant charon-tui cannot translate; choose the Debian tag by hand"
+                )));
             }
             flags.push(format!("verify tag exists: {}", r.name));
             notes.push(format!(
@@ -157,22 +182,18 @@ pub fn map_image_ref(recipe: &Recipe, written: &str) -> Option<ImageMapping> {
     } else {
         vec![]
     };
-    Some(ImageMapping {
-        to: format!(
-            "{}{}",
-            if r.is_official() && r.prefix != "library/" {
-                r.prefix.clone()
-            } else if r.prefix == "library/" {
-                String::new()
-            } else {
-                r.prefix.clone()
-            },
-            to
-        ),
+    // Keep a registry or namespace prefix as written (`docker.io/library/`).
+    let prefix = if r.prefix == "library/" {
+        String::new()
+    } else {
+        r.prefix.clone()
+    };
+    Some(ImageVerdict::Map(ImageMapping {
+        to: format!("{prefix}{to}"),
         notes,
         flags,
         provides,
-    })
+    }))
 }
 
 /// The ARG a FROM image refers to (`${NAME}`, `$NAME`, `${NAME:-x}`).
@@ -310,8 +331,13 @@ fn base_images(cx: &mut Ctx) -> Vec<StageBase> {
     let mut arg_maps: HashMap<String, ImageMapping> = HashMap::new();
     for (name, value) in doc.global_args() {
         let Some(v) = value else { continue };
-        let Some(m) = map_image_ref(cx.recipe, &v.text) else {
-            continue;
+        let m = match map_image_ref(cx.recipe, &v.text) {
+            Some(ImageVerdict::Map(m)) => m,
+            Some(ImageVerdict::Report(msg)) => {
+                cx.finding("base-image", v.start, format!("ARG {name}: {msg}"));
+                continue;
+            }
+            None => continue,
         };
         let users = arg_users.get(name).cloned().unwrap_or_default();
         let mut tags = cx.tags(None, "arg");
@@ -365,7 +391,15 @@ fn base_images(cx: &mut Ctx) -> Vec<StageBase> {
             continue;
         }
         match map_image_ref(cx.recipe, &img.text) {
-            Some(m) => {
+            Some(ImageVerdict::Report(msg)) => {
+                cx.finding(
+                    "base-image",
+                    img.start,
+                    format!("stage {}: {msg}", st.label()),
+                );
+                bases.push(StageBase::default());
+            }
+            Some(ImageVerdict::Map(m)) => {
                 let mut notes = vec![format!("FROM {} → {}", img.text, m.to)];
                 notes.extend(m.notes.clone());
                 notes.push(format!(
@@ -530,7 +564,8 @@ fn run_rules(cx: &mut Ctx, installs: &mut HashMap<usize, StageInstall>) {
                 notes.insert(0, "xx-apk → xx-apt-get install -y --no-install-recommends with the target's packages (NOTES §9). xx-apt-get picks the target's cross gcc itself; the spec's dpkg-architecture snippet breaks on amd64 and needs dpkg-dev.".into());
             }
             if !pragma_done {
-                if let Some((e, note)) = pragma_edit(doc, instr) {
+                let apk_left = tool == Tool::Apk && !o.findings.is_empty();
+                if let Some((e, note)) = pragma_edit(doc, instr, apk_left) {
                     edits.push(e);
                     notes.push(note);
                 }
@@ -747,8 +782,9 @@ fn continuation_joiner(text: &str, instr: &Instr) -> String {
     format!(" \\{nl}{indent}&& ")
 }
 
-/// Rewrite a `# hadolint ignore=` pragma above a RUN (NOTES §7).
-fn pragma_edit(doc: &Doc, instr: &Instr) -> Option<(Edit, String)> {
+/// Rewrite a `# hadolint ignore=` pragma above a RUN (NOTES §7). When an
+/// apk command is left in the RUN, its DL3018 stays beside the new DL3008.
+fn pragma_edit(doc: &Doc, instr: &Instr, apk_left: bool) -> Option<(Edit, String)> {
     let (s, e) = *doc.comments_above(instr).first()?;
     let line = &doc.text[s..e];
     let at = line.find("ignore=")? + "ignore=".len();
@@ -762,6 +798,9 @@ fn pragma_edit(doc: &Doc, instr: &Instr) -> Option<(Edit, String)> {
     }
     let mut new: Vec<&str> = Vec::new();
     for c in &codes {
+        if apk_left && *c == "DL3018" {
+            new.push("DL3018");
+        }
         let m = match *c {
             "DL3018" => Some("DL3008"),
             "DL3019" | "DL3017" => None,
@@ -905,10 +944,14 @@ fn exec_rules(cx: &mut Ctx) {
                     }
                 }
             }
-            Kind::Healthcheck(Some(Body::Exec(elems))) => {
-                if elems.iter().any(|e| e.text == "wget") {
-                    cx.finding("sh-wget", instr.start, "exec-form HEALTHCHECK uses wget, which Debian slim lacks: switch it to curl by hand");
-                }
+            Kind::Healthcheck(Some(Body::Exec(elems)))
+                if elems.iter().any(|e| e.text == "wget") =>
+            {
+                cx.finding(
+                    "sh-wget",
+                    instr.start,
+                    "exec-form HEALTHCHECK uses wget, which Debian slim lacks: switch it to curl by hand",
+                );
             }
             _ => {}
         }
@@ -1152,7 +1195,10 @@ mod tests {
     #[test]
     fn image_mapping() {
         let rec = Recipe::embedded().unwrap();
-        let m = |s: &str| map_image_ref(&rec, s).map(|m| m.to);
+        let m = |s: &str| match map_image_ref(&rec, s) {
+            Some(ImageVerdict::Map(m)) => Some(m.to),
+            _ => None,
+        };
         assert_eq!(m("alpine:3.23").as_deref(), Some("debian:bookworm-slim"));
         assert_eq!(m("alpine").as_deref(), Some("debian:bookworm-slim"));
         assert_eq!(
@@ -1170,12 +1216,23 @@ mod tests {
         assert_eq!(m("redis:alpine").as_deref(), Some("redis:bookworm"));
         assert_eq!(m("debian:bookworm-slim"), None);
         assert_eq!(m("${BASE}"), None);
-        let pinned = map_image_ref(&rec, "alpine:3.23.4@sha256:0123").unwrap();
+        let Some(ImageVerdict::Map(pinned)) = map_image_ref(&rec, "alpine:3.23.4@sha256:0123")
+        else {
+            panic!("pinned alpine maps")
+        };
         assert_eq!(pinned.to, "debian:bookworm-slim");
         assert!(pinned.flags.iter().any(|f| f.contains("re-pin")));
-        assert!(map_image_ref(&rec, "golang:1.25-alpine")
-            .unwrap()
-            .provides
-            .contains(&"curl"));
+        let Some(ImageVerdict::Map(go)) = map_image_ref(&rec, "golang:1.25-alpine") else {
+            panic!("golang maps")
+        };
+        assert!(go.provides.contains(&"curl"));
+        assert!(matches!(
+            map_image_ref(&rec, "caddy:2-alpine"),
+            Some(ImageVerdict::Report(_))
+        ));
+        assert!(matches!(
+            map_image_ref(&rec, "bitnami/alpine:3.19"),
+            Some(ImageVerdict::Report(_))
+        ));
     }
 }

@@ -62,12 +62,12 @@ fn debian_syntax(cmd: &Command) -> Option<String> {
         })
 }
 
+/// A parsed short option: the flag, its value as a separate word, or inline.
+type Opt<'a> = (char, Option<&'a Word>, Option<String>);
+
 /// Split busybox-style short options (`-DH`, `-u 1000`, `-u1000`) into
 /// `(flag, value)` pairs and positional words.
-fn getopt<'a>(
-    args: &'a [Word],
-    with_value: &str,
-) -> Result<(Vec<(char, Option<&'a Word>, Option<String>)>, Vec<&'a Word>), String> {
+fn getopt<'a>(args: &'a [Word], with_value: &str) -> Result<(Vec<Opt<'a>>, Vec<&'a Word>), String> {
     let mut opts = Vec::new();
     let mut pos = Vec::new();
     let mut i = 0;
@@ -126,9 +126,9 @@ pub fn addgroup(cmd: &Command) -> Result<Converted, String> {
             if !opts.is_empty() {
                 return Err("addgroup USER GROUP with options has no Debian equivalent; convert by hand".into());
             }
-            notes.push(format!(
-                "busybox `addgroup USER GROUP` adds a user to a group: Debian's addgroup would die (NOTES §4), usermod -aG does it"
-            ));
+            notes.push(
+                "busybox `addgroup USER GROUP` adds a user to a group: Debian's addgroup would die (NOTES §4), usermod -aG does it".to_string(),
+            );
             Ok(Converted {
                 text: format!("usermod -aG {} {}", raw(group), raw(user)),
                 notes,

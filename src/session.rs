@@ -1,0 +1,657 @@
+//! The headless driver: open a repository, discover the files the recipe
+//! covers, run the rules, build the plan, report status, and apply accepted
+//! hunks (writing files atomically, recording every decision, committing each
+//! phase). The CLI and the TUI are thin layers over this.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use git2::Repository;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::plan::{FileInput, Plan};
+use crate::recipe::{ItemKind, Recipe};
+use crate::rewrite;
+use crate::state::{self, Decision, ItemStatus, Loaded, RecipeRef, State};
+
+/// Files larger than this are skipped (and reported).
+pub const MAX_FILE: u64 = 8 * 1024 * 1024;
+
+pub struct Session {
+    pub root: PathBuf,
+    pub repo: Repository,
+    pub recipe: Recipe,
+    pub state_path: PathBuf,
+}
+
+/// The files the recipe's rules look at.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Discovery {
+    pub dockerfiles: Vec<String>,
+    /// `path: reason` for candidates that were not read.
+    pub skipped: Vec<String>,
+}
+
+/// Is this file name a Dockerfile?
+pub fn is_dockerfile_name(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    l == "dockerfile"
+        || l == "containerfile"
+        || l.starts_with("dockerfile.")
+        || l.ends_with(".dockerfile")
+        || l.starts_with("containerfile.")
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemView {
+    pub id: String,
+    pub title: String,
+    pub kind: &'static str,
+    pub status: &'static str,
+    pub spec: String,
+    pub added: bool,
+    pub pending: usize,
+    pub applied: usize,
+    pub rejected: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseView {
+    pub id: String,
+    pub title: String,
+    pub done: usize,
+    pub total: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    pub items: Vec<ItemView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusView {
+    pub repo: String,
+    pub branch: Option<String>,
+    pub recipe: RecipeRef,
+    pub suite: String,
+    pub phases: Vec<PhaseView>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PhaseApplied {
+    pub phase: String,
+    pub hunks: usize,
+    pub files: Vec<String>,
+    pub commit: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ApplyReport {
+    pub phases: Vec<PhaseApplied>,
+    pub notes: Vec<String>,
+}
+
+impl Session {
+    pub fn open(root: &Path, recipe: Recipe, state_path: Option<PathBuf>) -> Result<Session> {
+        let repo = crate::git::open(root)?;
+        let root = repo
+            .workdir()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| root.to_path_buf());
+        let state_path =
+            state_path.unwrap_or_else(|| crate::git::tool_dir(&repo).join("state.json"));
+        Ok(Session {
+            root,
+            repo,
+            recipe,
+            state_path,
+        })
+    }
+
+    pub fn recipe_ref(&self) -> RecipeRef {
+        RecipeRef {
+            id: self.recipe.meta.id.clone(),
+            version: self.recipe.meta.version.clone(),
+            hash: self.recipe.hash.clone(),
+        }
+    }
+
+    /// Load the state (fresh if missing). A moved-aside file yields a warning.
+    pub fn load_state(&self) -> Result<(State, Option<String>)> {
+        let loaded = State::load(
+            &self.state_path,
+            self.recipe_ref(),
+            &self.recipe.settings.suite,
+        )?;
+        let warn = match &loaded {
+            Loaded::MovedAside {
+                moved_to, reason, ..
+            } => Some(format!(
+                "{}: {reason}; moved aside to {} and starting a fresh state",
+                self.state_path.display(),
+                moved_to.display()
+            )),
+            _ => None,
+        };
+        Ok((loaded.into_state(), warn))
+    }
+
+    /// Walk the work tree (respecting .gitignore) for the files rules read.
+    pub fn discover(&self) -> Discovery {
+        let mut d = Discovery::default();
+        let walker = ignore::WalkBuilder::new(&self.root)
+            .hidden(false)
+            .git_ignore(true)
+            .git_exclude(true)
+            .parents(false)
+            .follow_links(false)
+            .filter_entry(|e| e.file_name() != ".git")
+            .build();
+        for entry in walker.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if !is_dockerfile_name(&name) {
+                continue;
+            }
+            let rel = self.rel(entry.path());
+            let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {
+                continue;
+            };
+            if meta.file_type().is_symlink() {
+                d.skipped.push(format!(
+                    "{rel}: symbolic link, not followed (charon-tui never writes through links)"
+                ));
+                continue;
+            }
+            if meta.is_dir() {
+                continue;
+            }
+            if meta.len() > MAX_FILE {
+                d.skipped.push(format!(
+                    "{rel}: larger than 8 MiB ({} bytes), skipped",
+                    meta.len()
+                ));
+                continue;
+            }
+            d.dockerfiles.push(rel);
+        }
+        d.dockerfiles.sort();
+        d
+    }
+
+    fn rel(&self, p: &Path) -> String {
+        p.strip_prefix(&self.root)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .replace('\\', "/")
+    }
+
+    /// Read a repository file as UTF-8 text, refusing links and huge files.
+    pub fn read_text(&self, rel: &str) -> std::result::Result<String, String> {
+        let path = self.root.join(rel);
+        let meta = std::fs::symlink_metadata(&path).map_err(|e| format!("{rel}: {e}"))?;
+        if meta.file_type().is_symlink() {
+            return Err(format!("{rel}: symbolic link, not followed"));
+        }
+        if !meta.is_file() {
+            return Err(format!("{rel}: not a regular file"));
+        }
+        if meta.len() > MAX_FILE {
+            return Err(format!("{rel}: larger than 8 MiB, skipped"));
+        }
+        let bytes = std::fs::read(&path).map_err(|e| format!("{rel}: {e}"))?;
+        if bytes.contains(&0) {
+            return Err(format!(
+                "{rel}:1: binary file (contains NUL bytes), skipped"
+            ));
+        }
+        String::from_utf8(bytes).map_err(|e| {
+            format!(
+                "{rel}: not UTF-8 (invalid byte at offset {}); convert it to UTF-8 first",
+                e.utf8_error().valid_up_to()
+            )
+        })
+    }
+
+    /// Run every rule over the repository and build the plan.
+    pub fn plan(&self) -> Result<Plan> {
+        let disc = self.discover();
+        let mut inputs = Vec::new();
+        let mut errors: Vec<String> = disc.skipped.clone();
+        for df in &disc.dockerfiles {
+            let text = match self.read_text(df) {
+                Ok(t) => t,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            let dir = Path::new(df)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            let read = |src: &str| -> Option<String> {
+                let rel = normalize(&dir.join(src.trim_start_matches("./")))?;
+                self.read_text(&rel).ok()
+            };
+            match rewrite::dockerfile::rewrite(df, &text, &self.recipe, &read) {
+                Ok(out) => inputs.push(FileInput {
+                    path: df.clone(),
+                    text,
+                    proposals: out.proposals,
+                    findings: out.findings,
+                }),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        Ok(Plan::build(&self.recipe, inputs, errors))
+    }
+
+    /// Phases, items and their status.
+    pub fn status(&self) -> Result<StatusView> {
+        let (state, warn) = self.load_state()?;
+        let plan = self.plan()?;
+        let mut warnings: Vec<String> = warn.into_iter().collect();
+        warnings.extend(plan.errors.iter().cloned());
+        let mut pending: BTreeMap<&str, usize> = BTreeMap::new();
+        for h in &plan.hunks {
+            if !matches!(
+                state.hunks.get(&h.id).map(|r| r.decision),
+                Some(Decision::Rejected)
+            ) {
+                *pending.entry(h.item.as_str()).or_default() += 1;
+            }
+        }
+        let mut applied: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut rejected: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in state.hunks.values() {
+            match r.decision {
+                Decision::Applied | Decision::Accepted => {
+                    *applied.entry(r.item.as_str()).or_default() += 1
+                }
+                Decision::Rejected => *rejected.entry(r.item.as_str()).or_default() += 1,
+            }
+        }
+        let mut phases = Vec::new();
+        for p in &self.recipe.phases {
+            let mut items = Vec::new();
+            for it in self.recipe.items_of(&p.id) {
+                let pend = pending.get(it.id.as_str()).copied().unwrap_or(0);
+                let app = applied.get(it.id.as_str()).copied().unwrap_or(0);
+                let rej = rejected.get(it.id.as_str()).copied().unwrap_or(0);
+                let recorded = state.item_status(&it.id);
+                let status = if it.kind == ItemKind::Rewrite {
+                    match (pend, app, recorded) {
+                        (p, a, _) if p > 0 && a > 0 => ItemStatus::Partly,
+                        (p, _, _) if p > 0 => ItemStatus::Pending,
+                        (_, _, Some(s)) => s,
+                        _ => ItemStatus::Pending,
+                    }
+                } else {
+                    recorded.unwrap_or(ItemStatus::Pending)
+                };
+                items.push(ItemView {
+                    id: it.id.clone(),
+                    title: it.title.clone(),
+                    kind: it.kind.as_str(),
+                    status: status.as_str(),
+                    spec: it.spec.clone(),
+                    added: it.added,
+                    pending: pend,
+                    applied: app,
+                    rejected: rej,
+                    note: state.items.get(&it.id).and_then(|r| r.note.clone()),
+                });
+            }
+            let done = items
+                .iter()
+                .filter(|i| matches!(i.status, "done" | "skipped"))
+                .count();
+            phases.push(PhaseView {
+                id: p.id.clone(),
+                title: p.title.clone(),
+                done,
+                total: items.len(),
+                commit: state.commits.get(&p.id).cloned(),
+                items,
+            });
+        }
+        Ok(StatusView {
+            repo: self.root.display().to_string(),
+            branch: crate::git::current_branch(&self.repo),
+            recipe: self.recipe_ref(),
+            suite: self.recipe.settings.suite.clone(),
+            phases,
+            warnings,
+        })
+    }
+
+    /// Accept and apply every pending hunk of `phases` (in recipe order),
+    /// committing each phase unless `commit` is false.
+    pub fn apply(
+        &self,
+        phases: &[String],
+        commit: bool,
+        pair: Option<&str>,
+    ) -> Result<ApplyReport> {
+        for p in phases {
+            if self.recipe.phase(p).is_none() {
+                return Err(unknown_phase(&self.recipe, p));
+            }
+        }
+        let (mut state, warn) = self.load_state()?;
+        let mut report = ApplyReport::default();
+        report.notes.extend(warn);
+        if commit {
+            let base = crate::git::ensure_branch(&self.repo, &self.recipe.meta.branch)?;
+            if state.base_commit.is_none() {
+                state.base_commit = Some(base.to_string());
+            }
+            state.set_item(
+                "pre.branch",
+                ItemStatus::Done,
+                Some(format!("on {}", self.recipe.meta.branch)),
+            );
+            state.save(&self.state_path)?;
+        }
+        // Uncommitted edits are never overwritten: note them once, up front.
+        let dirty: BTreeSet<String> = crate::git::dirty_files(&self.repo)?.into_iter().collect();
+        let ordered: Vec<&str> = self
+            .recipe
+            .phases
+            .iter()
+            .map(|p| p.id.as_str())
+            .filter(|p| phases.iter().any(|x| x == p))
+            .collect();
+        for phase in ordered {
+            let mut done = PhaseApplied {
+                phase: phase.to_string(),
+                ..PhaseApplied::default()
+            };
+            let mut written: BTreeSet<String> = BTreeSet::new();
+            if phase == "pre-migration" && commit {
+                if let (Some(base), Some(_)) = (
+                    state.base_commit.clone(),
+                    self.recipe.item("pre.backup-dockerfile"),
+                ) {
+                    let oid = git2::Oid::from_str(&base)?;
+                    let created =
+                        crate::git::tag_base(&self.repo, &self.recipe.meta.base_tag, oid)?;
+                    let note = if created {
+                        format!(
+                            "tag {} created at {}",
+                            self.recipe.meta.base_tag,
+                            crate::git::short(oid)
+                        )
+                    } else {
+                        format!(
+                            "tag {} already exists; left where it is",
+                            self.recipe.meta.base_tag
+                        )
+                    };
+                    state.set_item(
+                        "pre.backup-dockerfile",
+                        ItemStatus::Done,
+                        Some(note.clone()),
+                    );
+                    report.notes.push(note);
+                    state.save(&self.state_path)?;
+                }
+            }
+            // Re-plan until the phase has nothing left: a hunk that collided
+            // with another is proposed again once the other is applied.
+            for _round in 0..8 {
+                let plan = self.plan()?;
+                let hunks: Vec<&crate::plan::Hunk> = plan
+                    .of_phase(phase)
+                    .filter(|h| {
+                        !matches!(
+                            state.hunks.get(&h.id).map(|r| r.decision),
+                            Some(Decision::Rejected)
+                        )
+                    })
+                    .collect();
+                if hunks.is_empty() {
+                    break;
+                }
+                let files: BTreeSet<&str> = hunks.iter().map(|h| h.file.as_str()).collect();
+                for f in &files {
+                    if dirty.contains(*f) && !written.contains(*f) {
+                        return Err(Error::Refused(format!(
+                            "{f} has uncommitted changes; charon-tui never overwrites them. Commit or stash them, then run again"
+                        )));
+                    }
+                }
+                for f in files {
+                    let Some(original) = plan.originals.get(f) else {
+                        continue;
+                    };
+                    let current = self.read_text(f).map_err(|e| Error::Repo {
+                        path: self.root.join(f),
+                        reason: e,
+                    })?;
+                    if &current != original {
+                        return Err(Error::Refused(format!(
+                            "{f} changed while planning; run again"
+                        )));
+                    }
+                    let fh: Vec<&crate::plan::Hunk> =
+                        hunks.iter().copied().filter(|h| h.file == f).collect();
+                    let new = plan.apply_to(f, original, &fh).map_err(|e| Error::Repo {
+                        path: self.root.join(f),
+                        reason: format!("cannot apply hunks: {e}"),
+                    })?;
+                    state::write_atomic(&self.root.join(f), new.as_bytes())?;
+                    for h in &fh {
+                        state.decide(&h.id, &h.item, &h.file, Decision::Applied);
+                    }
+                    state.save(&self.state_path)?;
+                    done.hunks += fh.len();
+                    written.insert(f.to_string());
+                }
+            }
+            // Items of the phase with nothing left to do are done.
+            let plan = self.plan()?;
+            let mut items_done = Vec::new();
+            for it in self
+                .recipe
+                .items_of(phase)
+                .filter(|i| i.kind == ItemKind::Rewrite)
+            {
+                if plan.hunks.iter().any(|h| h.item == it.id) {
+                    continue;
+                }
+                let had = state
+                    .hunks
+                    .values()
+                    .any(|r| r.item == it.id && r.decision == Decision::Applied);
+                let note = (!had).then(|| "no change needed".to_string());
+                state.set_item(&it.id, ItemStatus::Done, note);
+                items_done.push(it.id.clone());
+            }
+            state.save(&self.state_path)?;
+            done.files = written.iter().cloned().collect();
+            if commit && !written.is_empty() {
+                let ph = self
+                    .recipe
+                    .phase(phase)
+                    .ok_or_else(|| unknown_phase(&self.recipe, phase))?;
+                let msg = commit_message(&self.recipe, ph, &items_done, &state, pair);
+                let oid = crate::git::commit_files(&self.repo, &done.files, &msg)?;
+                state.commits.insert(phase.to_string(), oid.to_string());
+                state.save(&self.state_path)?;
+                done.commit = Some(oid.to_string());
+            }
+            report.phases.push(done);
+        }
+        Ok(report)
+    }
+}
+
+fn unknown_phase(recipe: &Recipe, p: &str) -> Error {
+    Error::Usage(format!(
+        "unknown phase `{p}` (phases: {})",
+        recipe
+            .phases
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+/// The conventional commit message of a phase, with trailers.
+pub fn commit_message(
+    recipe: &Recipe,
+    phase: &crate::recipe::Phase,
+    items_done: &[String],
+    state: &State,
+    pair: Option<&str>,
+) -> String {
+    let mut msg = recipe.commit_subject(phase);
+    msg.push_str("\n\n");
+    let mut listed = Vec::new();
+    for it in recipe.items_of(&phase.id) {
+        let applied = state
+            .hunks
+            .values()
+            .filter(|r| r.item == it.id && r.decision == Decision::Applied)
+            .count();
+        if applied > 0 {
+            msg.push_str(&format!(
+                "- {} ({} hunk{})\n",
+                it.title,
+                applied,
+                if applied == 1 { "" } else { "s" }
+            ));
+            listed.push(it.id.clone());
+        }
+    }
+    let _ = items_done;
+    msg.push_str(&format!("\nMigration-Phase: {}\n", phase.id));
+    msg.push_str(&format!("Migration-Items: {}\n", listed.join(", ")));
+    msg.push_str(&format!(
+        "Migration-Recipe: {} {}\n",
+        recipe.meta.id, recipe.meta.version
+    ));
+    if let Some(p) = pair {
+        msg.push_str(&format!("Co-authored-by: {p}\n"));
+    }
+    msg
+}
+
+/// Normalise `a/./b/../c` without touching the file system; None if it
+/// escapes the repository.
+fn normalize(p: &Path) -> Option<String> {
+    let mut parts: Vec<String> = Vec::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::Normal(s) => parts.push(s.to_string_lossy().to_string()),
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                parts.pop()?;
+            }
+            _ => return None,
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Apply every rule's hunks to one Dockerfile text until nothing changes
+/// (at most 8 rounds: collisions are re-proposed after the winner applies).
+/// Returns the migrated text and the notes of every round. Pure: no I/O
+/// beyond what `read` does.
+pub fn migrate_dockerfile_text(
+    recipe: &Recipe,
+    path: &str,
+    text: &str,
+    read: &dyn Fn(&str) -> Option<String>,
+) -> Result<(String, Vec<crate::plan::Note>)> {
+    let mut cur = text.to_string();
+    let mut notes: Vec<crate::plan::Note> = Vec::new();
+    for _ in 0..8 {
+        let out = rewrite::dockerfile::rewrite(path, &cur, recipe, read)?;
+        let plan = Plan::build(
+            recipe,
+            vec![FileInput {
+                path: path.to_string(),
+                text: cur.clone(),
+                proposals: out.proposals,
+                findings: out.findings,
+            }],
+            vec![],
+        );
+        for n in &plan.notes {
+            if !notes
+                .iter()
+                .any(|m| m.message == n.message && m.rule == n.rule)
+            {
+                notes.push(n.clone());
+            }
+        }
+        for h in &plan.hunks {
+            for f in &h.flags {
+                let n = crate::plan::Note {
+                    file: path.to_string(),
+                    line: h.line,
+                    rule: h.rule.clone(),
+                    item: Some(h.item.clone()),
+                    message: format!("check: {f}"),
+                };
+                if !notes
+                    .iter()
+                    .any(|m| m.message == n.message && m.line == n.line)
+                {
+                    notes.push(n);
+                }
+            }
+        }
+        if plan.hunks.is_empty() {
+            return Ok((cur, notes));
+        }
+        let all: Vec<&crate::plan::Hunk> = plan.hunks.iter().collect();
+        cur = plan.apply_to(path, &cur, &all).map_err(|e| Error::Parse {
+            path: PathBuf::from(path),
+            line: 0,
+            reason: format!("hunks do not apply: {e}"),
+        })?;
+    }
+    Ok((cur, notes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dockerfile_names() {
+        for n in [
+            "Dockerfile",
+            "dockerfile",
+            "Containerfile",
+            "api.Dockerfile",
+            "Dockerfile.dev",
+        ] {
+            assert!(is_dockerfile_name(n), "{n}");
+        }
+        for n in [
+            "Dockerfile-notes.md.txt2",
+            "docker-compose.yml",
+            "README.md",
+        ] {
+            assert!(
+                !is_dockerfile_name(n) || n.starts_with("Dockerfile."),
+                "{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn normalize_paths() {
+        assert_eq!(normalize(Path::new("a/./b/../c")).as_deref(), Some("a/c"));
+        assert_eq!(normalize(Path::new("../x")), None);
+        assert_eq!(normalize(Path::new("/etc/passwd")), None);
+    }
+}

@@ -1,0 +1,6 @@
+//! All integration tests compile into this one binary; topics are modules.
+
+mod util;
+
+mod cli;
+mod dockerfile_fixtures;
