@@ -211,12 +211,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("warning: {w}");
             }
             let plan = s.plan()?;
+            let rejected = |id: &str| {
+                matches!(
+                    state.hunks.get(id).map(|r| r.decision),
+                    Some(charon::state::Decision::Rejected)
+                )
+            };
             let select = |h: &charon::plan::Hunk| {
-                phase.as_ref().is_none_or(|p| &h.phase == p)
-                    && !matches!(
-                        state.hunks.get(&h.id).map(|r| r.decision),
-                        Some(charon::state::Decision::Rejected)
-                    )
+                phase.as_ref().is_none_or(|p| &h.phase == p) && plan.is_active(h, &rejected)
             };
             eprint!("{}", charon::report::plan_notes(&plan));
             match format {

@@ -28,6 +28,9 @@ pub struct Hunk {
     pub summary: String,
     pub explanation: String,
     pub flags: Vec<String>,
+    /// Set when this hunk is one of several alternatives for one change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alt: Option<crate::rewrite::Alt>,
     #[serde(skip)]
     pub edits: Vec<Edit>,
     /// The original lines the hunk covers, and what they become.
@@ -127,14 +130,19 @@ impl Plan {
             // once the winner is applied.
             assigned
                 .sort_by_key(|(ord, _, p)| (*ord, p.edits.first().map(|e| e.start).unwrap_or(0)));
-            let mut taken: Vec<Edit> = Vec::new();
+            let mut taken: Vec<(Edit, Option<String>)> = Vec::new();
             let mut any = false;
             for (_, item, p) in assigned {
-                if let Some(clash) = p.edits.iter().find(|e| {
-                    taken.iter().any(|t| {
-                        t.overlaps(e) || (t.start == e.start && t.end == e.end && t.start != t.end)
+                let group = p.alt.as_ref().map(|a| a.group.clone());
+                // Alternatives of one choice overlap by design.
+                let clash = p.edits.iter().find(|e| {
+                    taken.iter().any(|(t, g)| {
+                        (group.is_none() || *g != group)
+                            && (t.overlaps(e)
+                                || (t.start == e.start && t.end == e.end && t.start != t.end))
                     })
-                }) {
+                });
+                if let Some(clash) = clash {
                     plan.notes.push(Note {
                         file: f.path.clone(),
                         line: line_of(&f.text, clash.start),
@@ -147,7 +155,7 @@ impl Plan {
                 let Some(h) = make_hunk(&f.path, &f.text, item, p) else {
                     continue;
                 };
-                taken.extend(p.edits.iter().cloned());
+                taken.extend(p.edits.iter().cloned().map(|e| (e, group.clone())));
                 plan.hunks.push(h);
                 any = true;
             }
@@ -162,6 +170,21 @@ impl Plan {
             (oa, &a.file, a.line).cmp(&(ob, &b.file, b.line))
         });
         plan
+    }
+
+    /// Is this hunk live given the rejected hunk ids? A rejected hunk is
+    /// not; of a group of alternatives only the first one not rejected is.
+    pub fn is_active(&self, h: &Hunk, rejected: &dyn Fn(&str) -> bool) -> bool {
+        if rejected(&h.id) {
+            return false;
+        }
+        let Some(alt) = &h.alt else { return true };
+        let first = self
+            .hunks
+            .iter()
+            .filter(|o| o.alt.as_ref().is_some_and(|a| a.group == alt.group) && !rejected(&o.id))
+            .min_by_key(|o| o.alt.as_ref().map(|a| a.index).unwrap_or(0));
+        first.is_some_and(|f| f.id == h.id)
     }
 
     pub fn hunk(&self, id: &str) -> Option<&Hunk> {
@@ -293,6 +316,7 @@ fn make_hunk(file: &str, text: &str, item: &crate::recipe::Item, p: &Proposal) -
         summary: p.summary.clone(),
         explanation: p.explanation.clone(),
         flags: p.flags.clone(),
+        alt: p.alt.clone(),
         edits: p.edits.clone(),
         old_text,
         new_text,
@@ -387,6 +411,7 @@ mod tests {
             summary: "s".into(),
             explanation: "e".into(),
             flags: vec![],
+            alt: None,
         }
     }
 
@@ -466,6 +491,7 @@ mod tests {
             summary: String::new(),
             explanation: String::new(),
             flags: vec![],
+            alt: None,
             edits: vec![],
             old_text: "FROM alpine:3.23 AS x\n".into(),
             new_text: "FROM debian:bookworm-slim AS x\n".into(),

@@ -34,6 +34,7 @@ pub const KNOWN_RULES: &[&str] = &[
     "sh-adduser",
     "sh-wget",
     "sh-apk",
+    "sh-ash",
     "compose-wget",
     "ci-caddy-digest",
     "ci-apk-info",

@@ -29,6 +29,8 @@ pub struct Session {
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Discovery {
     pub dockerfiles: Vec<String>,
+    pub compose: Vec<String>,
+    pub workflows: Vec<String>,
     /// `path: reason` for candidates that were not read.
     pub skipped: Vec<String>,
 }
@@ -152,10 +154,16 @@ impl Session {
             .build();
         for entry in walker.flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
-            if !is_dockerfile_name(&name) {
-                continue;
-            }
             let rel = self.rel(entry.path());
+            let list = if is_dockerfile_name(&name) {
+                &mut d.dockerfiles
+            } else if rewrite::compose::is_compose_name(&name) {
+                &mut d.compose
+            } else if rewrite::workflow::is_workflow(&rel) {
+                &mut d.workflows
+            } else {
+                continue;
+            };
             let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {
                 continue;
             };
@@ -175,9 +183,11 @@ impl Session {
                 ));
                 continue;
             }
-            d.dockerfiles.push(rel);
+            list.push(rel);
         }
         d.dockerfiles.sort();
+        d.compose.sort();
+        d.workflows.sort();
         d
     }
 
@@ -220,6 +230,7 @@ impl Session {
         let disc = self.discover();
         let mut inputs = Vec::new();
         let mut errors: Vec<String> = disc.skipped.clone();
+        let mut scripts: BTreeSet<String> = BTreeSet::new();
         for df in &disc.dockerfiles {
             let text = match self.read_text(df) {
                 Ok(t) => t,
@@ -237,13 +248,66 @@ impl Session {
                 self.read_text(&rel).ok()
             };
             match rewrite::dockerfile::rewrite(df, &text, &self.recipe, &read) {
-                Ok(out) => inputs.push(FileInput {
-                    path: df.clone(),
-                    text,
-                    proposals: out.proposals,
-                    findings: out.findings,
-                }),
+                Ok(out) => {
+                    for s in out.entrypoints.iter().chain(&out.scripts) {
+                        if let Some(rel) = normalize(&dir.join(s.trim_start_matches("./"))) {
+                            scripts.insert(rel);
+                        }
+                    }
+                    inputs.push(FileInput {
+                        path: df.clone(),
+                        text,
+                        proposals: out.proposals,
+                        findings: out.findings,
+                    })
+                }
                 Err(e) => errors.push(e.to_string()),
+            }
+        }
+        // The spec's default entrypoint, when the Dockerfile does not name it.
+        for default in self
+            .recipe
+            .items_of("entrypoint")
+            .flat_map(|i| i.files.iter())
+        {
+            if default.ends_with(".sh") && self.root.join(default).is_file() {
+                scripts.insert(default.clone());
+            }
+        }
+        type Rule = fn(&str, &str, &Recipe) -> (Vec<rewrite::Proposal>, Vec<rewrite::Finding>);
+        let compose: Rule = |p, t, _| rewrite::compose::rewrite(p, t);
+        let per_file: [(&Vec<String>, Rule); 2] = [
+            (&disc.compose, compose),
+            (&disc.workflows, rewrite::workflow::rewrite),
+        ];
+        for (files, rule) in per_file {
+            for f in files {
+                match self.read_text(f) {
+                    Ok(text) => {
+                        let (proposals, findings) = rule(f, &text, &self.recipe);
+                        inputs.push(FileInput {
+                            path: f.clone(),
+                            text,
+                            proposals,
+                            findings,
+                        });
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        for sc in &scripts {
+            match self.read_text(sc) {
+                Ok(text) => {
+                    let (proposals, findings) = rewrite::script::rewrite(sc, &text, &self.recipe);
+                    inputs.push(FileInput {
+                        path: sc.clone(),
+                        text,
+                        proposals,
+                        findings,
+                    });
+                }
+                Err(e) => errors.push(e),
             }
         }
         Ok(Plan::build(&self.recipe, inputs, errors))

@@ -4,3 +4,4 @@ mod util;
 
 mod cli;
 mod dockerfile_fixtures;
+mod dockerfile_phase;

@@ -7,6 +7,7 @@
 pub mod dockerfile;
 pub mod mapped;
 pub mod shell;
+pub mod yaml;
 
 /// 1-based line number of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {

@@ -60,6 +60,35 @@ impl Command {
     pub fn name(&self) -> &str {
         self.name.text()
     }
+    /// The command a wrapper runs: `exec su-exec …`, `nohup wget …`,
+    /// `env A=1 cmd …`, `command cmd …` (not `command -v`) become the inner
+    /// command, with its words' ranges; other commands are returned as is.
+    pub fn unwrapped(&self) -> Command {
+        let mut c = self.clone();
+        loop {
+            let wrapper = matches!(c.base_name(), "exec" | "nohup" | "time" | "env" | "command");
+            if !wrapper || c.args.is_empty() {
+                return c;
+            }
+            let skip = match c.base_name() {
+                "env" => c
+                    .args
+                    .iter()
+                    .take_while(|a| a.text().contains('=') && !a.text().starts_with('-'))
+                    .count(),
+                _ => 0,
+            };
+            let Some(first) = c.args.get(skip) else {
+                return c;
+            };
+            if first.text().starts_with('-') {
+                return c;
+            }
+            c.name = first.clone();
+            c.args = c.args[skip + 1..].to_vec();
+        }
+    }
+
     /// The command name without a directory (`/sbin/su-exec` → `su-exec`).
     pub fn base_name(&self) -> &str {
         let n = self.name.text();
@@ -332,6 +361,16 @@ mod tests {
         assert_eq!(format!("{}{}", &src[..x], &src[y..]), "b && c");
         let s = parse("only").unwrap();
         assert_eq!(s.commands()[0].removal, Removal::Whole);
+    }
+
+    #[test]
+    fn wrappers_are_unwrapped() {
+        let s = parse("exec su-exec app /run; env A=1 nohup wget -q x; command -v apk").unwrap();
+        let c: Vec<Command> = s.commands().iter().map(Command::unwrapped).collect();
+        assert_eq!(c[0].name(), "su-exec");
+        assert_eq!(c[0].args[0].text(), "app");
+        assert_eq!(c[1].name(), "wget");
+        assert_eq!(c[2].name(), "command");
     }
 
     #[test]

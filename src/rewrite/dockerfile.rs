@@ -252,6 +252,7 @@ impl Ctx<'_> {
             summary,
             explanation: notes.join("\n"),
             flags,
+            alt: None,
         });
     }
 
@@ -582,7 +583,11 @@ fn run_rules(cx: &mut Ctx, installs: &mut HashMap<usize, StageInstall>) {
         }
 
         // Command-level rules.
-        let cmds = script.commands();
+        let cmds: Vec<shell::Command> = script
+            .commands()
+            .iter()
+            .map(shell::Command::unwrapped)
+            .collect();
         let mut user_change = ShellChange::default();
         let mut su_change = ShellChange::default();
         let mut wget_change = ShellChange::default();
@@ -592,14 +597,7 @@ fn run_rules(cx: &mut Ctx, installs: &mut HashMap<usize, StageInstall>) {
         for c in &cmds {
             let name = c.base_name();
             // Record the commands the stage runs, as they will be after migration.
-            let after = match name {
-                "wget" => "curl",
-                "su-exec" => match cx.recipe.settings.privilege_drop {
-                    PrivilegeDrop::Gosu => "gosu",
-                    PrivilegeDrop::Setpriv => "setpriv",
-                },
-                n => n,
-            };
+            let after = super::name_after_migration(name, cx.recipe);
             inst.commands.insert(after.to_string());
             if matches!(name, "curl" | "wget") && c.args.iter().any(|a| a.raw.contains("https://"))
             {
@@ -895,9 +893,14 @@ fn exec_rules(cx: &mut Ctx) {
                 Body::Shell(m) => {
                     if let Ok(s) = shell::parse(&m.text) {
                         let mut ch = ShellChange::default();
-                        for c in s.commands().iter().filter(|c| c.base_name() == "su-exec") {
+                        for c in s
+                            .commands()
+                            .iter()
+                            .map(shell::Command::unwrapped)
+                            .filter(|c| c.base_name() == "su-exec")
+                        {
                             if let Ok((a, b, conv)) =
-                                users::su_exec(c, cx.recipe.settings.privilege_drop)
+                                users::su_exec(&c, cx.recipe.settings.privilege_drop)
                             {
                                 ch.edits.push(Edit::new(a, b, conv.text));
                                 ch.notes.extend(conv.notes);
@@ -921,8 +924,13 @@ fn exec_rules(cx: &mut Ctx) {
             Kind::Healthcheck(Some(Body::Shell(m))) => {
                 if let Ok(s) = shell::parse(&m.text) {
                     let mut ch = ShellChange::default();
-                    for c in s.commands().iter().filter(|c| c.base_name() == "wget") {
-                        match wget::convert(c) {
+                    for c in s
+                        .commands()
+                        .iter()
+                        .map(shell::Command::unwrapped)
+                        .filter(|c| c.base_name() == "wget")
+                    {
+                        match wget::convert(&c) {
                             Ok(conv) => {
                                 ch.edits.push(Edit::new(c.name.start, c.end, conv.text));
                                 ch.notes.extend(conv.notes);
@@ -1030,15 +1038,8 @@ fn needed_packages(
                 continue;
             }
             if let Ok(s) = shell::parse(&text) {
-                for c in s.commands() {
-                    let after = match c.base_name() {
-                        "wget" => "curl",
-                        "su-exec" => match cx.recipe.settings.privilege_drop {
-                            PrivilegeDrop::Gosu => "gosu",
-                            PrivilegeDrop::Setpriv => "setpriv",
-                        },
-                        n => n,
-                    };
+                for c in s.commands().iter().map(shell::Command::unwrapped) {
+                    let after = super::name_after_migration(c.base_name(), cx.recipe);
                     if matches!(c.base_name(), "curl" | "wget")
                         && c.args.iter().any(|a| a.raw.contains("https://"))
                     {
@@ -1055,11 +1056,7 @@ fn needed_packages(
             if let Kind::Healthcheck(Some(Body::Shell(m))) = &instr.kind {
                 if let Ok(s) = shell::parse(&m.text) {
                     for c in s.commands() {
-                        let after = if c.base_name() == "wget" {
-                            "curl"
-                        } else {
-                            c.base_name()
-                        };
+                        let after = super::name_after_migration(c.base_name(), cx.recipe);
                         if cmds.insert(after.to_string()) {
                             sources.push(format!("{after} (HEALTHCHECK)"));
                         }

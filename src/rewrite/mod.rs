@@ -5,16 +5,30 @@
 //! Rules never read or write files; [`crate::plan`] turns proposals into hunks.
 
 pub mod apk;
+pub mod compose;
 pub mod dockerfile;
 pub mod packages;
+pub mod script;
 pub mod users;
 pub mod wget;
+pub mod workflow;
 
 use crate::analyze::mapped::MappedText;
 use crate::edit::Edit;
 
+/// One of several mutually exclusive proposals for the same change (the
+/// spec's "remove the step, or switch the image"): the operator picks one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Alt {
+    /// Shared by the alternatives of one choice.
+    pub group: String,
+    /// 0 is the default (what `apply --yes` takes).
+    pub index: usize,
+    pub label: String,
+}
+
 /// Edits of one file that stand or fall together, with their reasons.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Proposal {
     /// Rule id (one of [`crate::recipe::KNOWN_RULES`]).
     pub rule: &'static str,
@@ -27,6 +41,7 @@ pub struct Proposal {
     pub explanation: String,
     /// Things the reviewer must check by hand (`re-pin digest`, `verify with an arm64 build`).
     pub flags: Vec<String>,
+    pub alt: Option<Alt>,
 }
 
 /// Something a rule saw but will not rewrite, with the reason.
@@ -69,5 +84,18 @@ pub fn shell_quote(s: &str) -> String {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The name a command will have once the migration's rules have run
+/// (`wget` → `curl`, `su-exec` → `gosu`/`setpriv`).
+pub fn name_after_migration<'a>(name: &'a str, recipe: &crate::recipe::Recipe) -> &'a str {
+    match name {
+        "wget" => "curl",
+        "su-exec" => match recipe.settings.privilege_drop {
+            crate::recipe::PrivilegeDrop::Gosu => "gosu",
+            crate::recipe::PrivilegeDrop::Setpriv => "setpriv",
+        },
+        n => n,
     }
 }
