@@ -194,3 +194,11 @@ pub fn init_with_commit(dir: &Path, message: &str) -> Result<Oid> {
     let oid = repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &[])?;
     Ok(oid)
 }
+
+/// The text of `path` at commit `at`, if it exists there and is UTF-8.
+pub fn read_at(repo: &Repository, at: Oid, path: &str) -> Option<String> {
+    let commit = repo.find_commit(at).ok()?;
+    let entry = commit.tree().ok()?.get_path(Path::new(path)).ok()?;
+    let blob = repo.find_blob(entry.id()).ok()?;
+    String::from_utf8(blob.content().to_vec()).ok()
+}

@@ -31,6 +31,11 @@ pub struct Hunk {
     /// Set when this hunk is one of several alternatives for one change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alt: Option<crate::rewrite::Alt>,
+    /// A rename of the whole file (no edits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rename_to: Option<String>,
+    /// The file does not exist yet: the hunk creates it.
+    pub creates: bool,
     #[serde(skip)]
     pub edits: Vec<Edit>,
     /// The original lines the hunk covers, and what they become.
@@ -53,6 +58,8 @@ pub struct Note {
 #[derive(Debug, Clone)]
 pub struct FileInput {
     pub path: String,
+    /// False when the file does not exist yet (its hunks create it).
+    pub exists: bool,
     pub text: String,
     pub proposals: Vec<Proposal>,
     pub findings: Vec<Finding>,
@@ -67,6 +74,9 @@ pub struct Plan {
     /// The original text of every file with hunks.
     #[serde(skip)]
     pub originals: BTreeMap<String, String>,
+    /// Files the plan creates.
+    #[serde(skip)]
+    pub new_files: std::collections::BTreeSet<String>,
 }
 
 fn hunk_id(file: &str, rule: &str, old: &str, new: &str) -> String {
@@ -152,15 +162,19 @@ impl Plan {
                     });
                     continue;
                 }
-                let Some(h) = make_hunk(&f.path, &f.text, item, p) else {
+                let Some(mut h) = make_hunk(&f.path, &f.text, item, p) else {
                     continue;
                 };
+                h.creates = !f.exists;
                 taken.extend(p.edits.iter().cloned().map(|e| (e, group.clone())));
                 plan.hunks.push(h);
                 any = true;
             }
             if any {
                 plan.originals.insert(f.path.clone(), f.text.clone());
+                if !f.exists {
+                    plan.new_files.insert(f.path.clone());
+                }
             }
         }
         // Checklist order, then file, then position.
@@ -221,7 +235,15 @@ impl Plan {
             let Ok(new) = self.apply_to(file, text, &hs) else {
                 continue;
             };
-            out.push_str(&file_diff(file, text, &new));
+            if let Some(to) = hs.iter().find_map(|h| h.rename_to.as_deref()) {
+                out.push_str(&format!(
+                    "diff --git a/{file} b/{to}\nsimilarity index 100%\nrename from {file}\nrename to {to}\n"
+                ));
+            } else if self.new_files.contains(file) {
+                out.push_str(&new_file_diff(file, &new));
+            } else {
+                out.push_str(&file_diff(file, text, &new));
+            }
         }
         out
     }
@@ -287,6 +309,25 @@ impl Plan {
 }
 
 fn make_hunk(file: &str, text: &str, item: &crate::recipe::Item, p: &Proposal) -> Option<Hunk> {
+    if let Some(to) = &p.rename_to {
+        return Some(Hunk {
+            id: hunk_id(file, p.rule, file, to),
+            phase: item.phase.clone(),
+            item: item.id.clone(),
+            rule: p.rule.to_string(),
+            file: file.to_string(),
+            line: 1,
+            summary: p.summary.clone(),
+            explanation: p.explanation.clone(),
+            flags: p.flags.clone(),
+            alt: p.alt.clone(),
+            rename_to: Some(to.clone()),
+            creates: false,
+            edits: vec![],
+            old_text: String::new(),
+            new_text: String::new(),
+        });
+    }
     let start = p.edits.iter().map(|e| e.start).min()?;
     let end = p.edits.iter().map(|e| e.end).max()?;
     let rs = line_start(text, start);
@@ -317,6 +358,8 @@ fn make_hunk(file: &str, text: &str, item: &crate::recipe::Item, p: &Proposal) -
         explanation: p.explanation.clone(),
         flags: p.flags.clone(),
         alt: p.alt.clone(),
+        rename_to: None,
+        creates: false,
         edits: p.edits.clone(),
         old_text,
         new_text,
@@ -335,6 +378,17 @@ pub fn file_diff(file: &str, old: &str, new: &str) -> String {
             .to_string(),
     );
     out
+}
+
+/// Unified diff creating a file.
+pub fn new_file_diff(file: &str, new: &str) -> String {
+    let diff = TextDiff::from_lines("", new);
+    let body = diff
+        .unified_diff()
+        .context_radius(3)
+        .header("/dev/null", &format!("b/{file}"))
+        .to_string();
+    format!("diff --git a/{file} b/{file}\nnew file mode 100644\n{body}")
 }
 
 /// The `-`/`+` lines of one hunk (no context), for reviews.
@@ -412,6 +466,7 @@ mod tests {
             explanation: "e".into(),
             flags: vec![],
             alt: None,
+            rename_to: None,
         }
     }
 
@@ -426,6 +481,7 @@ mod tests {
                 &r,
                 vec![FileInput {
                     path: "Dockerfile".into(),
+                    exists: true,
                     text: t.into(),
                     proposals: vec![prop(
                         "base-image",
@@ -451,6 +507,7 @@ mod tests {
             &r,
             vec![FileInput {
                 path: "Dockerfile".into(),
+                exists: true,
                 text: t.into(),
                 proposals: vec![
                     prop("su-exec", &[], vec![Edit::new(12, 19, "gosu")]),
@@ -492,6 +549,8 @@ mod tests {
             explanation: String::new(),
             flags: vec![],
             alt: None,
+            rename_to: None,
+            creates: false,
             edits: vec![],
             old_text: "FROM alpine:3.23 AS x\n".into(),
             new_text: "FROM debian:bookworm-slim AS x\n".into(),

@@ -31,6 +31,7 @@ pub struct Discovery {
     pub dockerfiles: Vec<String>,
     pub compose: Vec<String>,
     pub workflows: Vec<String>,
+    pub markdown: Vec<String>,
     /// `path: reason` for candidates that were not read.
     pub skipped: Vec<String>,
 }
@@ -161,6 +162,8 @@ impl Session {
                 &mut d.compose
             } else if rewrite::workflow::is_workflow(&rel) {
                 &mut d.workflows
+            } else if name.to_ascii_lowercase().ends_with(".md") {
+                &mut d.markdown
             } else {
                 continue;
             };
@@ -228,9 +231,30 @@ impl Session {
     /// Run every rule over the repository and build the plan.
     pub fn plan(&self) -> Result<Plan> {
         let disc = self.discover();
+        let (state, _) = self.load_state()?;
         let mut inputs = Vec::new();
         let mut errors: Vec<String> = disc.skipped.clone();
         let mut scripts: BTreeSet<String> = BTreeSet::new();
+        let mut image_args: Vec<rewrite::renovate::ArgLine> = Vec::new();
+        let mut baseline: Vec<rewrite::docs::BaselineRow> = Vec::new();
+        let base = state
+            .base_commit
+            .as_deref()
+            .and_then(|b| git2::Oid::from_str(b).ok());
+        let file =
+            |path: &str,
+             text: String,
+             (proposals, findings): (Vec<rewrite::Proposal>, Vec<rewrite::Finding>)| {
+                FileInput {
+                    path: path.to_string(),
+                    exists: true,
+                    text,
+                    proposals,
+                    findings,
+                }
+            };
+
+        // Dockerfiles, and what they tell about scripts, ARGs and the baseline.
         for df in &disc.dockerfiles {
             let text = match self.read_text(df) {
                 Ok(t) => t,
@@ -247,6 +271,10 @@ impl Session {
                 let rel = normalize(&dir.join(src.trim_start_matches("./")))?;
                 self.read_text(&rel).ok()
             };
+            let original = base
+                .and_then(|b| crate::git::read_at(&self.repo, b, df))
+                .unwrap_or_else(|| text.clone());
+            baseline.extend(rewrite::dockerfile::baseline_rows(df, &original));
             match rewrite::dockerfile::rewrite(df, &text, &self.recipe, &read) {
                 Ok(out) => {
                     for s in out.entrypoints.iter().chain(&out.scripts) {
@@ -254,12 +282,14 @@ impl Session {
                             scripts.insert(rel);
                         }
                     }
-                    inputs.push(FileInput {
-                        path: df.clone(),
-                        text,
-                        proposals: out.proposals,
-                        findings: out.findings,
-                    })
+                    for (arg, image) in &out.image_args {
+                        image_args.push(rewrite::renovate::ArgLine {
+                            dockerfile: df.clone(),
+                            arg: arg.clone(),
+                            image: image.clone(),
+                        });
+                    }
+                    inputs.push(file(df, text, (out.proposals, out.findings)));
                 }
                 Err(e) => errors.push(e.to_string()),
             }
@@ -274,43 +304,144 @@ impl Session {
                 scripts.insert(default.clone());
             }
         }
-        type Rule = fn(&str, &str, &Recipe) -> (Vec<rewrite::Proposal>, Vec<rewrite::Finding>);
-        let compose: Rule = |p, t, _| rewrite::compose::rewrite(p, t);
-        let per_file: [(&Vec<String>, Rule); 2] = [
-            (&disc.compose, compose),
-            (&disc.workflows, rewrite::workflow::rewrite),
-        ];
-        for (files, rule) in per_file {
-            for f in files {
-                match self.read_text(f) {
-                    Ok(text) => {
-                        let (proposals, findings) = rule(f, &text, &self.recipe);
-                        inputs.push(FileInput {
-                            path: f.clone(),
-                            text,
-                            proposals,
-                            findings,
-                        });
-                    }
-                    Err(e) => errors.push(e),
+        let mut each =
+            |path: &str, rule: &dyn Fn(&str) -> rewrite::RuleOutput| match self.read_text(path) {
+                Ok(text) => {
+                    let out = rule(&text);
+                    inputs.push(file(path, text, out));
+                }
+                Err(e) => errors.push(e),
+            };
+        for sc in &scripts {
+            each(sc, &|t| rewrite::script::rewrite(sc, t, &self.recipe));
+        }
+        for c in &disc.compose {
+            each(c, &|t| rewrite::compose::rewrite(c, t));
+        }
+        for w in &disc.workflows {
+            each(w, &|t| rewrite::workflow::rewrite(w, t, &self.recipe));
+        }
+        // Renovate: the config the repository already uses, never a new one.
+        if let Some(cfg) = rewrite::renovate::CONFIG_FILES
+            .iter()
+            .find(|f| self.root.join(f).is_file())
+        {
+            each(cfg, &|t| rewrite::renovate::rewrite(cfg, t, &image_args));
+        }
+        // Docs that mention the Alpine image.
+        let suite = self.recipe.settings.suite.clone();
+        let doc_files: BTreeSet<&String> = self
+            .recipe
+            .items
+            .iter()
+            .filter(|i| i.rules.iter().any(|r| r == "docs-mentions"))
+            .flat_map(|i| i.files.iter())
+            .collect();
+        for d in doc_files {
+            if self.root.join(d).is_file() {
+                each(d, &|t| (rewrite::docs::mentions(d, t, &suite), vec![]));
+            }
+        }
+        // The plan itself, archived.
+        for md in &disc.markdown {
+            let name = md.rsplit('/').next().unwrap_or(md).to_ascii_lowercase();
+            if name.contains("alpine-to-debian") && !md.starts_with("docs/implementation/") {
+                each(md, &|_| {
+                    (rewrite::docs::archive(md).into_iter().collect(), vec![])
+                });
+            }
+        }
+        // CHANGELOG, from what was accepted (or, before anything was, what is planned).
+        let changes = self.accepted_changes(&state, &inputs);
+        for item in self
+            .recipe
+            .items
+            .iter()
+            .filter(|i| i.rules.iter().any(|r| r == "changelog"))
+        {
+            for path in &item.files {
+                let existing = self.read_text(path).ok();
+                if let Some(p) =
+                    rewrite::docs::changelog(path, existing.as_deref(), &suite, &changes)
+                {
+                    inputs.push(FileInput {
+                        path: path.clone(),
+                        exists: existing.is_some(),
+                        text: existing.unwrap_or_default(),
+                        proposals: vec![p],
+                        findings: vec![],
+                    });
                 }
             }
         }
-        for sc in &scripts {
-            match self.read_text(sc) {
-                Ok(text) => {
-                    let (proposals, findings) = rewrite::script::rewrite(sc, &text, &self.recipe);
+        // The pre-migration baseline file.
+        for item in self
+            .recipe
+            .items
+            .iter()
+            .filter(|i| i.rules.iter().any(|r| r == "baseline-doc"))
+        {
+            for path in &item.files {
+                let exists = self.root.join(path).exists();
+                if let Some(p) = rewrite::docs::baseline(path, exists, &baseline) {
                     inputs.push(FileInput {
-                        path: sc.clone(),
-                        text,
-                        proposals,
-                        findings,
+                        path: path.clone(),
+                        exists: false,
+                        text: String::new(),
+                        proposals: vec![p],
+                        findings: vec![],
                     });
                 }
-                Err(e) => errors.push(e),
             }
         }
         Ok(Plan::build(&self.recipe, inputs, errors))
+    }
+
+    /// `(heading, lines)` of accepted changes for the CHANGELOG: applied hunk
+    /// summaries grouped by item; before anything is applied, the planned ones.
+    fn accepted_changes(&self, state: &State, inputs: &[FileInput]) -> Vec<(String, Vec<String>)> {
+        // Grouped by phase, in phase order.
+        let mut by_item: BTreeMap<usize, (String, Vec<String>)> = BTreeMap::new();
+        let order = |id: &str| {
+            let phase = &self.recipe.items.iter().find(|i| i.id == id)?.phase;
+            self.recipe.phases.iter().position(|p| &p.id == phase)
+        };
+        let mut add = |item: &str, summary: &str| {
+            if let Some(i) = order(item) {
+                let title = self.recipe.phases[i].title.clone();
+                let e = by_item.entry(i).or_insert((title, Vec::new()));
+                if !summary.is_empty() && !e.1.iter().any(|s| s == summary) {
+                    e.1.push(summary.to_string());
+                }
+            }
+        };
+        let applied: Vec<&crate::state::HunkRecord> = state
+            .hunks
+            .values()
+            .filter(|r| r.decision == Decision::Applied)
+            .collect();
+        if applied.is_empty() {
+            for f in inputs {
+                for p in &f.proposals {
+                    if p.alt.as_ref().is_some_and(|a| a.index > 0) {
+                        continue;
+                    }
+                    if let Some(item) = self.recipe.item_for(p.rule, &p.tags) {
+                        if matches!(item.phase.as_str(), "dockerfile" | "entrypoint" | "ci") {
+                            add(&item.id, &p.summary);
+                        }
+                    }
+                }
+            }
+        } else {
+            for r in applied {
+                add(&r.item, &r.summary);
+            }
+        }
+        by_item
+            .into_values()
+            .filter(|(_, l)| !l.is_empty())
+            .collect()
     }
 
     /// Phases, items and their status.
@@ -468,14 +599,15 @@ impl Session {
             // with another is proposed again once the other is applied.
             for _round in 0..8 {
                 let plan = self.plan()?;
+                let rejected = |id: &str| {
+                    matches!(
+                        state.hunks.get(id).map(|r| r.decision),
+                        Some(Decision::Rejected)
+                    )
+                };
                 let hunks: Vec<&crate::plan::Hunk> = plan
                     .of_phase(phase)
-                    .filter(|h| {
-                        !matches!(
-                            state.hunks.get(&h.id).map(|r| r.decision),
-                            Some(Decision::Rejected)
-                        )
-                    })
+                    .filter(|h| plan.is_active(h, &rejected))
                     .collect();
                 if hunks.is_empty() {
                     break;
@@ -492,24 +624,51 @@ impl Session {
                     let Some(original) = plan.originals.get(f) else {
                         continue;
                     };
-                    let current = self.read_text(f).map_err(|e| Error::Repo {
-                        path: self.root.join(f),
-                        reason: e,
-                    })?;
-                    if &current != original {
-                        return Err(Error::Refused(format!(
-                            "{f} changed while planning; run again"
-                        )));
+                    let creating = plan.new_files.contains(f);
+                    let target = self.root.join(f);
+                    if creating {
+                        if std::fs::symlink_metadata(&target).is_ok() {
+                            return Err(Error::Refused(format!(
+                                "{f} appeared while planning; run again"
+                            )));
+                        }
+                    } else {
+                        let current = self.read_text(f).map_err(|e| Error::Repo {
+                            path: target.clone(),
+                            reason: e,
+                        })?;
+                        if &current != original {
+                            return Err(Error::Refused(format!(
+                                "{f} changed while planning; run again"
+                            )));
+                        }
                     }
                     let fh: Vec<&crate::plan::Hunk> =
                         hunks.iter().copied().filter(|h| h.file == f).collect();
-                    let new = plan.apply_to(f, original, &fh).map_err(|e| Error::Repo {
-                        path: self.root.join(f),
-                        reason: format!("cannot apply hunks: {e}"),
-                    })?;
-                    state::write_atomic(&self.root.join(f), new.as_bytes())?;
+                    if let Some(to) = fh.iter().find_map(|h| h.rename_to.clone()) {
+                        let dest = self.root.join(&to);
+                        if std::fs::symlink_metadata(&dest).is_ok() {
+                            return Err(Error::Refused(format!(
+                                "cannot move {f} to {to}: {to} exists"
+                            )));
+                        }
+                        if let Some(parent) = dest.parent() {
+                            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                        }
+                        std::fs::rename(&target, &dest).map_err(|e| Error::io(&target, e))?;
+                        written.insert(to);
+                    } else {
+                        let new = plan.apply_to(f, original, &fh).map_err(|e| Error::Repo {
+                            path: target.clone(),
+                            reason: format!("cannot apply hunks: {e}"),
+                        })?;
+                        if let Some(parent) = target.parent() {
+                            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                        }
+                        state::write_atomic(&target, new.as_bytes())?;
+                    }
                     for h in &fh {
-                        state.decide(&h.id, &h.item, &h.file, Decision::Applied);
+                        state.decide(&h.id, &h.item, &h.file, &h.summary, Decision::Applied);
                     }
                     state.save(&self.state_path)?;
                     done.hunks += fh.len();
@@ -523,6 +682,11 @@ impl Session {
                 .recipe
                 .items_of(phase)
                 .filter(|i| i.kind == ItemKind::Rewrite)
+                .filter(|i| {
+                    !i.rules
+                        .iter()
+                        .all(|r| rewrite::PENDING_RULES.contains(&r.as_str()))
+                })
             {
                 if plan.hunks.iter().any(|h| h.item == it.id) {
                     continue;
@@ -641,6 +805,7 @@ pub fn migrate_dockerfile_text(
             recipe,
             vec![FileInput {
                 path: path.to_string(),
+                exists: true,
                 text: cur.clone(),
                 proposals: out.proposals,
                 findings: out.findings,

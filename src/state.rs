@@ -58,6 +58,9 @@ pub enum Decision {
 pub struct HunkRecord {
     pub item: String,
     pub file: String,
+    /// The hunk's one-line summary (for the CHANGELOG and resumes).
+    #[serde(default)]
+    pub summary: String,
     pub decision: Decision,
     /// The operator's replacement for the hunk's new text, when edited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -213,12 +216,20 @@ impl State {
         e.at = at;
     }
 
-    pub fn decide(&mut self, hunk: &str, item: &str, file: &str, decision: Decision) {
+    pub fn decide(
+        &mut self,
+        hunk: &str,
+        item: &str,
+        file: &str,
+        summary: &str,
+        decision: Decision,
+    ) {
         self.hunks.insert(
             hunk.to_string(),
             HunkRecord {
                 item: item.to_string(),
                 file: file.to_string(),
+                summary: summary.to_string(),
                 decision,
                 edited: None,
                 at: now(),
@@ -269,7 +280,7 @@ mod tests {
         let p = d.path().join("sub/state.json");
         let mut s = State::new(rr(), "bookworm");
         s.set_item("a", ItemStatus::Done, Some("n".into()));
-        s.decide("h1", "a", "Dockerfile", Decision::Applied);
+        s.decide("h1", "a", "Dockerfile", "FROM x → y", Decision::Applied);
         s.save(&p).unwrap();
         let l = State::load(&p, rr(), "bookworm").unwrap();
         assert!(matches!(&l, Loaded::Existing(x) if *x == s));

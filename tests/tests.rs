@@ -5,3 +5,5 @@ mod util;
 mod cli;
 mod dockerfile_fixtures;
 mod dockerfile_phase;
+mod full_migration;
+mod other_fixtures;

@@ -116,6 +116,7 @@ pub fn rewrite(path: &str, text: &str) -> (Vec<Proposal>, Vec<Finding>) {
                                 explanation: notes.join("\n"),
                                 flags: vec![],
                                 alt: None,
+                                rename_to: None,
                             });
                         }
                         Err(msg) => finds.push(Finding {
@@ -190,6 +191,7 @@ fn shell_string(
             explanation: notes.join("\n"),
             flags: vec![],
             alt: None,
+            rename_to: None,
         });
     }
 }

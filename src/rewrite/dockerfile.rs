@@ -29,6 +29,41 @@ pub struct Output {
     pub entrypoints: Vec<String>,
     /// Paths of every other local script the Dockerfile COPYs.
     pub scripts: Vec<String>,
+    /// Global ARGs a FROM uses whose image is (or becomes) Debian:
+    /// `(ARG name, image name after migration)`, for Renovate.
+    pub image_args: Vec<(String, String)>,
+}
+
+/// Every stage's base image as written and resolved (for the baseline file).
+pub fn baseline_rows(path: &str, text: &str) -> Vec<super::docs::BaselineRow> {
+    let Ok(doc) = dockerfile::parse(Path::new(path), text) else {
+        return Vec::new();
+    };
+    let args: HashMap<&str, &str> = doc
+        .global_args()
+        .filter_map(|(n, v)| v.map(|v| (n.as_str(), v.text.as_str())))
+        .collect();
+    doc.stages
+        .iter()
+        .filter_map(|st| {
+            let img = doc.from_image(st)?;
+            let resolved = match arg_ref(&img.text) {
+                Some(a) => args
+                    .get(a)
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| img.text.clone()),
+                None => img.text.clone(),
+            };
+            let r = ImageRef::parse(&resolved);
+            Some(super::docs::BaselineRow {
+                dockerfile: path.to_string(),
+                stage: st.label(),
+                written: img.text.clone(),
+                resolved,
+                digest: r.digest,
+            })
+        })
+        .collect()
 }
 
 /// A parsed image reference.
@@ -253,6 +288,7 @@ impl Ctx<'_> {
             explanation: notes.join("\n"),
             flags,
             alt: None,
+            rename_to: None,
         });
     }
 
@@ -332,6 +368,13 @@ fn base_images(cx: &mut Ctx) -> Vec<StageBase> {
     let mut arg_maps: HashMap<String, ImageMapping> = HashMap::new();
     for (name, value) in doc.global_args() {
         let Some(v) = value else { continue };
+        // Already Debian (migrated earlier): still an ARG Renovate must follow.
+        if arg_users.contains_key(name) {
+            let r = ImageRef::parse(&v.text);
+            if r.name == "debian" && r.is_official() {
+                cx.out.image_args.push((name.clone(), "debian".into()));
+            }
+        }
         let m = match map_image_ref(cx.recipe, &v.text) {
             Some(ImageVerdict::Map(m)) => m,
             Some(ImageVerdict::Report(msg)) => {
@@ -341,6 +384,10 @@ fn base_images(cx: &mut Ctx) -> Vec<StageBase> {
             None => continue,
         };
         let users = arg_users.get(name).cloned().unwrap_or_default();
+        if !users.is_empty() {
+            let new_name = ImageRef::parse(&m.to).name;
+            cx.out.image_args.push((name.clone(), new_name));
+        }
         let mut tags = cx.tags(None, "arg");
         for u in &users {
             tags.push(format!("stage={}", doc.stages[*u].label()));

@@ -7,7 +7,9 @@
 pub mod apk;
 pub mod compose;
 pub mod dockerfile;
+pub mod docs;
 pub mod packages;
+pub mod renovate;
 pub mod script;
 pub mod users;
 pub mod wget;
@@ -42,7 +44,12 @@ pub struct Proposal {
     /// Things the reviewer must check by hand (`re-pin digest`, `verify with an arm64 build`).
     pub flags: Vec<String>,
     pub alt: Option<Alt>,
+    /// Move the file here (repository-relative) instead of editing it.
+    pub rename_to: Option<String>,
 }
+
+/// What a rule returns for one file.
+pub type RuleOutput = (Vec<Proposal>, Vec<Finding>);
 
 /// Something a rule saw but will not rewrite, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -99,3 +106,7 @@ pub fn name_after_migration<'a>(name: &'a str, recipe: &crate::recipe::Recipe) -
         n => n,
     }
 }
+
+/// Rules whose implementation is still to come: their items are never marked
+/// done by `apply` just because they produced no hunk.
+pub const PENDING_RULES: &[&str] = &["residual"];

@@ -51,6 +51,7 @@ pub fn rewrite(path: &str, text: &str, recipe: &Recipe) -> (Vec<Proposal>, Vec<F
                     explanation: "busybox's ash is not on Debian; /bin/sh (dash) runs POSIX scripts. If the script needs bash features, use #!/bin/bash instead (edit this hunk).".into(),
                     flags: vec![],
                     alt: None,
+                    rename_to: None,
                 });
             }
         }
@@ -93,6 +94,7 @@ pub fn rewrite(path: &str, text: &str, recipe: &Recipe) -> (Vec<Proposal>, Vec<F
                     explanation: with_step("Step 3.1", &conv.notes),
                     flags: vec![],
                     alt: None,
+                    rename_to: None,
                 }),
                 Err(msg) => finds.push(finding("sh-su-exec", text, c, msg)),
             },
@@ -127,6 +129,7 @@ pub fn rewrite(path: &str, text: &str, recipe: &Recipe) -> (Vec<Proposal>, Vec<F
                             explanation: with_step("Step 3.2", &notes),
                             flags: vec![],
                             alt: None,
+                            rename_to: None,
                         });
                     }
                     Err(msg) => finds.push(finding("sh-addgroup", text, c, msg)),
@@ -141,6 +144,7 @@ pub fn rewrite(path: &str, text: &str, recipe: &Recipe) -> (Vec<Proposal>, Vec<F
                     explanation: with_step("Step 3.0", &conv.notes),
                     flags: vec![],
                     alt: None,
+                    rename_to: None,
                 }),
                 Err(msg) => finds.push(finding("sh-wget", text, c, msg)),
             },
@@ -171,6 +175,7 @@ pub fn rewrite(path: &str, text: &str, recipe: &Recipe) -> (Vec<Proposal>, Vec<F
                 explanation: notes.join("\n"),
                 flags,
                 alt: None,
+                rename_to: None,
             });
         }
     }

@@ -174,6 +174,7 @@ pub fn rewrite(path: &str, text: &str, recipe: &Recipe) -> (Vec<Proposal>, Vec<F
                                 explanation: notes.join("\n"),
                                 flags: mp.flags,
                                 alt: None,
+                                rename_to: None,
                             });
                         }
                         Some(ImageVerdict::Report(msg)) => finds.push(Finding {
@@ -225,6 +226,7 @@ fn image_scalar(
                 explanation: notes.join("\n"),
                 flags: mp.flags,
                 alt: None,
+                rename_to: None,
             });
         }
         Some(ImageVerdict::Report(msg)) => finds.push(Finding {
@@ -301,6 +303,7 @@ fn caddy_digest(
             index: remove_idx,
             label: "remove the step".into(),
         }),
+        rename_to: None,
     });
     props.push(Proposal {
         rule: "ci-caddy-digest",
@@ -312,6 +315,7 @@ fn caddy_digest(
         ),
         flags: vec![],
         alt: Some(Alt { group, index: 1 - remove_idx, label: format!("switch to {runtime}") }),
+        rename_to: None,
     });
 }
 
@@ -423,6 +427,7 @@ fn apk_info(
                 explanation: notes.join("\n"),
                 flags: vec![],
                 alt: None,
+                rename_to: None,
             });
         }
     }
