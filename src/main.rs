@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod tui;
+
 use charon::error::{Error, EXIT_INPUT};
 use charon::recipe::Recipe;
 use charon::session::Session;
@@ -30,9 +32,12 @@ struct Cli {
     /// Debian suite for every stage (overrides the recipe's setting).
     #[arg(long, global = true, value_name = "SUITE")]
     suite: Option<String>,
-    /// State file (default: .git/charon-tui/state.json).
+        /// State file (default: .git/charon-tui/state.json).
     #[arg(long, global = true, value_name = "FILE")]
     state: Option<PathBuf>,
+    /// Pair partner for Co-authored-by trailers ("Name <email>").
+    #[arg(long, global = true, value_name = "NAME <EMAIL>")]
+    pair: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -100,10 +105,7 @@ struct ApplyArgs {
     /// Write files but do not commit.
     #[arg(long)]
     no_commit: bool,
-    /// Co-author trailer for the commit ("Name <email>").
-    #[arg(long, value_name = "NAME <EMAIL>")]
-    pair: Option<String>,
-}
+    }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum PlanFormat {
@@ -162,13 +164,10 @@ fn out(s: &str) -> anyhow::Result<()> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let recipe = load_recipe(&cli)?;
-    let Some(command) = &cli.command else {
-        // The TUI comes with its own issue; until then say so clearly.
-        let _ = Session::open(&cli.repo, recipe, cli.state.clone())?;
-        eprintln!(
-            "charon-tui: the interactive TUI is not available in this build yet; use `charon-tui plan`, `apply`, `status` (see --help)"
-        );
-        return Ok(ExitCode::from(EXIT_INPUT));
+        let Some(command) = &cli.command else {
+        let s = Session::open(&cli.repo, recipe, cli.state.clone())?;
+        tui::run(s, cli.pair.clone())?;
+        return Ok(ExitCode::SUCCESS);
     };
     match command {
         Command::Demo { dir, no_tui } => {
@@ -179,14 +178,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .tempdir()?
                     .keep(),
             };
-            charon::demo::write(&dir)?;
+                        charon::demo::write(&dir)?;
             out(&format!("{}\n", dir.display()))?;
             if !no_tui {
-                eprintln!(
-                    "charon-tui: demo repository written; the interactive TUI is not available in this build yet. Try:\n  charon-tui --repo {} status\n  charon-tui --repo {} plan --phase dockerfile",
-                    dir.display(),
-                    dir.display()
-                );
+                let s = Session::open(&dir, recipe, cli.state.clone())?;
+                tui::run(s, cli.pair.clone())?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -261,7 +257,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (Some(p), _) => vec![p.clone()],
                 _ => s.recipe.phases.iter().map(|p| p.id.clone()).collect(),
             };
-            let report = s.apply(&phases, !a.no_commit, a.pair.as_deref())?;
+            let report = s.apply(&phases, !a.no_commit, cli.pair.as_deref())?;
             for n in &report.notes {
                 eprintln!("note: {n}");
             }

@@ -31,6 +31,9 @@ pub struct Hunk {
     /// Set when this hunk is one of several alternatives for one change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alt: Option<crate::rewrite::Alt>,
+        /// Byte range of `old_text` in the original file.
+    #[serde(skip)]
+    pub region: (usize, usize),
     /// A rename of the whole file (no edits).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rename_to: Option<String>,
@@ -205,6 +208,25 @@ impl Plan {
         self.hunks.iter().find(|h| h.id == id)
     }
 
+        /// Like [`Plan::apply_to`], but a hunk the operator edited replaces its
+    /// whole region with the edited text.
+    pub fn apply_with(
+        &self,
+        file: &str,
+        text: &str,
+        hunks: &[&Hunk],
+        edited: &dyn Fn(&Hunk) -> Option<String>,
+    ) -> Result<String, crate::edit::SpliceError> {
+        let mut edits = Vec::new();
+        for h in hunks.iter().filter(|h| h.file == file) {
+            match edited(h) {
+                Some(t) => edits.push(Edit::new(h.region.0, h.region.1, t)),
+                None => edits.extend(h.edits.iter().cloned()),
+            }
+        }
+        splice(text, &edits)
+    }
+
     /// The text of `file` with the given hunks applied.
     pub fn apply_to(
         &self,
@@ -321,8 +343,9 @@ fn make_hunk(file: &str, text: &str, item: &crate::recipe::Item, p: &Proposal) -
             explanation: p.explanation.clone(),
             flags: p.flags.clone(),
             alt: p.alt.clone(),
-            rename_to: Some(to.clone()),
+                        rename_to: Some(to.clone()),
             creates: false,
+            region: (0, 0),
             edits: vec![],
             old_text: String::new(),
             new_text: String::new(),
@@ -358,8 +381,9 @@ fn make_hunk(file: &str, text: &str, item: &crate::recipe::Item, p: &Proposal) -
         explanation: p.explanation.clone(),
         flags: p.flags.clone(),
         alt: p.alt.clone(),
-        rename_to: None,
+                rename_to: None,
         creates: false,
+        region: (rs, re),
         edits: p.edits.clone(),
         old_text,
         new_text,
@@ -549,8 +573,9 @@ mod tests {
             explanation: String::new(),
             flags: vec![],
             alt: None,
-            rename_to: None,
+                        rename_to: None,
             creates: false,
+            region: (0, 0),
             edits: vec![],
             old_text: "FROM alpine:3.23 AS x\n".into(),
             new_text: "FROM debian:bookworm-slim AS x\n".into(),

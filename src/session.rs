@@ -83,6 +83,15 @@ pub struct StatusView {
     pub warnings: Vec<String>,
 }
 
+/// Which hunks `apply_selected` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// Every pending hunk (the default alternative of each choice): `apply --yes`.
+    AllPending,
+    /// The hunks the operator accepted (the TUI's commit).
+    Accepted,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PhaseApplied {
     pub phase: String,
@@ -525,9 +534,18 @@ impl Session {
 
     /// Accept and apply every pending hunk of `phases` (in recipe order),
     /// committing each phase unless `commit` is false.
-    pub fn apply(
+        pub fn apply(&self, phases: &[String], commit: bool, pair: Option<&str>) -> Result<ApplyReport> {
+        self.apply_selected(phases, Selection::AllPending, commit, pair)
+    }
+
+    /// Apply the `selection` of hunks of `phases` (in recipe order), one
+    /// commit per phase unless `commit` is false. Every decision is saved as
+    /// it is made; files are written atomically; a file with uncommitted
+    /// changes is refused.
+    pub fn apply_selected(
         &self,
         phases: &[String],
+        selection: Selection,
         commit: bool,
         pair: Option<&str>,
     ) -> Result<ApplyReport> {
@@ -597,7 +615,11 @@ impl Session {
             }
             // Re-plan until the phase has nothing left: a hunk that collided
             // with another is proposed again once the other is applied.
-            for _round in 0..8 {
+                        let rounds = match selection {
+                Selection::AllPending => 8,
+                Selection::Accepted => 1,
+            };
+            for _round in 0..rounds {
                 let plan = self.plan()?;
                 let rejected = |id: &str| {
                     matches!(
@@ -605,9 +627,15 @@ impl Session {
                         Some(Decision::Rejected)
                     )
                 };
+                                let accepted = |id: &str| {
+                    matches!(state.hunks.get(id).map(|r| r.decision), Some(Decision::Accepted))
+                };
                 let hunks: Vec<&crate::plan::Hunk> = plan
                     .of_phase(phase)
-                    .filter(|h| plan.is_active(h, &rejected))
+                    .filter(|h| match selection {
+                        Selection::AllPending => plan.is_active(h, &rejected),
+                        Selection::Accepted => accepted(&h.id),
+                    })
                     .collect();
                 if hunks.is_empty() {
                     break;
@@ -658,7 +686,8 @@ impl Session {
                         std::fs::rename(&target, &dest).map_err(|e| Error::io(&target, e))?;
                         written.insert(to);
                     } else {
-                        let new = plan.apply_to(f, original, &fh).map_err(|e| Error::Repo {
+                                                let edited = |h: &crate::plan::Hunk| state.hunks.get(&h.id).and_then(|r| r.edited.clone());
+                        let new = plan.apply_with(f, original, &fh, &edited).map_err(|e| Error::Repo {
                             path: target.clone(),
                             reason: format!("cannot apply hunks: {e}"),
                         })?;
@@ -667,8 +696,12 @@ impl Session {
                         }
                         state::write_atomic(&target, new.as_bytes())?;
                     }
-                    for h in &fh {
+                                        for h in &fh {
+                        let edited = state.hunks.get(&h.id).and_then(|r| r.edited.clone());
                         state.decide(&h.id, &h.item, &h.file, &h.summary, Decision::Applied);
+                        if let Some(r) = state.hunks.get_mut(&h.id) {
+                            r.edited = edited;
+                        }
                     }
                     state.save(&self.state_path)?;
                     done.hunks += fh.len();
@@ -688,15 +721,25 @@ impl Session {
                         .all(|r| rewrite::PENDING_RULES.contains(&r.as_str()))
                 })
             {
-                if plan.hunks.iter().any(|h| h.item == it.id) {
-                    continue;
+                                let left: Vec<&crate::plan::Hunk> = plan.hunks.iter().filter(|h| h.item == it.id).collect();
+                let rejected_left = left
+                    .iter()
+                    .filter(|h| matches!(state.hunks.get(&h.id).map(|r| r.decision), Some(Decision::Rejected)))
+                    .count();
+                if rejected_left < left.len() {
+                    continue; // undecided or accepted-but-unapplied hunks remain
                 }
                 let had = state
                     .hunks
                     .values()
                     .any(|r| r.item == it.id && r.decision == Decision::Applied);
-                let note = (!had).then(|| "no change needed".to_string());
-                state.set_item(&it.id, ItemStatus::Done, note);
+                let (status, note) = match (had, rejected_left) {
+                    (false, 0) => (ItemStatus::Done, Some("no change needed".to_string())),
+                    (false, n) => (ItemStatus::Rejected, Some(format!("{n} hunk(s) rejected"))),
+                    (true, 0) => (ItemStatus::Done, None),
+                    (true, n) => (ItemStatus::Done, Some(format!("{n} hunk(s) rejected"))),
+                };
+                state.set_item(&it.id, status, note);
                 items_done.push(it.id.clone());
             }
             state.save(&self.state_path)?;
