@@ -32,7 +32,7 @@ struct Cli {
     /// Debian suite for every stage (overrides the recipe's setting).
     #[arg(long, global = true, value_name = "SUITE")]
     suite: Option<String>,
-        /// State file (default: .git/charon-tui/state.json).
+    /// State file (default: .git/charon-tui/state.json).
     #[arg(long, global = true, value_name = "FILE")]
     state: Option<PathBuf>,
     /// Pair partner for Co-authored-by trailers ("Name <email>").
@@ -105,7 +105,7 @@ struct ApplyArgs {
     /// Write files but do not commit.
     #[arg(long)]
     no_commit: bool,
-    }
+}
 
 #[derive(Clone, Copy, ValueEnum)]
 enum PlanFormat {
@@ -164,7 +164,7 @@ fn out(s: &str) -> anyhow::Result<()> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let recipe = load_recipe(&cli)?;
-        let Some(command) = &cli.command else {
+    let Some(command) = &cli.command else {
         let s = Session::open(&cli.repo, recipe, cli.state.clone())?;
         tui::run(s, cli.pair.clone())?;
         return Ok(ExitCode::SUCCESS);
@@ -178,7 +178,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .tempdir()?
                     .keep(),
             };
-                        charon::demo::write(&dir)?;
+            charon::demo::write(&dir)?;
             out(&format!("{}\n", dir.display()))?;
             if !no_tui {
                 let s = Session::open(&dir, recipe, cli.state.clone())?;

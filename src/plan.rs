@@ -31,7 +31,7 @@ pub struct Hunk {
     /// Set when this hunk is one of several alternatives for one change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alt: Option<crate::rewrite::Alt>,
-        /// Byte range of `old_text` in the original file.
+    /// Byte range of `old_text` in the original file.
     #[serde(skip)]
     pub region: (usize, usize),
     /// A rename of the whole file (no edits).
@@ -208,7 +208,7 @@ impl Plan {
         self.hunks.iter().find(|h| h.id == id)
     }
 
-        /// Like [`Plan::apply_to`], but a hunk the operator edited replaces its
+    /// Like [`Plan::apply_to`], but a hunk the operator edited replaces its
     /// whole region with the edited text.
     pub fn apply_with(
         &self,
@@ -343,7 +343,7 @@ fn make_hunk(file: &str, text: &str, item: &crate::recipe::Item, p: &Proposal) -
             explanation: p.explanation.clone(),
             flags: p.flags.clone(),
             alt: p.alt.clone(),
-                        rename_to: Some(to.clone()),
+            rename_to: Some(to.clone()),
             creates: false,
             region: (0, 0),
             edits: vec![],
@@ -381,7 +381,7 @@ fn make_hunk(file: &str, text: &str, item: &crate::recipe::Item, p: &Proposal) -
         explanation: p.explanation.clone(),
         flags: p.flags.clone(),
         alt: p.alt.clone(),
-                rename_to: None,
+        rename_to: None,
         creates: false,
         region: (rs, re),
         edits: p.edits.clone(),
@@ -573,7 +573,7 @@ mod tests {
             explanation: String::new(),
             flags: vec![],
             alt: None,
-                        rename_to: None,
+            rename_to: None,
             creates: false,
             region: (0, 0),
             edits: vec![],

@@ -534,7 +534,12 @@ impl Session {
 
     /// Accept and apply every pending hunk of `phases` (in recipe order),
     /// committing each phase unless `commit` is false.
-        pub fn apply(&self, phases: &[String], commit: bool, pair: Option<&str>) -> Result<ApplyReport> {
+    pub fn apply(
+        &self,
+        phases: &[String],
+        commit: bool,
+        pair: Option<&str>,
+    ) -> Result<ApplyReport> {
         self.apply_selected(phases, Selection::AllPending, commit, pair)
     }
 
@@ -615,7 +620,7 @@ impl Session {
             }
             // Re-plan until the phase has nothing left: a hunk that collided
             // with another is proposed again once the other is applied.
-                        let rounds = match selection {
+            let rounds = match selection {
                 Selection::AllPending => 8,
                 Selection::Accepted => 1,
             };
@@ -627,8 +632,11 @@ impl Session {
                         Some(Decision::Rejected)
                     )
                 };
-                                let accepted = |id: &str| {
-                    matches!(state.hunks.get(id).map(|r| r.decision), Some(Decision::Accepted))
+                let accepted = |id: &str| {
+                    matches!(
+                        state.hunks.get(id).map(|r| r.decision),
+                        Some(Decision::Accepted)
+                    )
                 };
                 let hunks: Vec<&crate::plan::Hunk> = plan
                     .of_phase(phase)
@@ -686,17 +694,21 @@ impl Session {
                         std::fs::rename(&target, &dest).map_err(|e| Error::io(&target, e))?;
                         written.insert(to);
                     } else {
-                                                let edited = |h: &crate::plan::Hunk| state.hunks.get(&h.id).and_then(|r| r.edited.clone());
-                        let new = plan.apply_with(f, original, &fh, &edited).map_err(|e| Error::Repo {
-                            path: target.clone(),
-                            reason: format!("cannot apply hunks: {e}"),
+                        let edited = |h: &crate::plan::Hunk| {
+                            state.hunks.get(&h.id).and_then(|r| r.edited.clone())
+                        };
+                        let new = plan.apply_with(f, original, &fh, &edited).map_err(|e| {
+                            Error::Repo {
+                                path: target.clone(),
+                                reason: format!("cannot apply hunks: {e}"),
+                            }
                         })?;
                         if let Some(parent) = target.parent() {
                             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
                         }
                         state::write_atomic(&target, new.as_bytes())?;
                     }
-                                        for h in &fh {
+                    for h in &fh {
                         let edited = state.hunks.get(&h.id).and_then(|r| r.edited.clone());
                         state.decide(&h.id, &h.item, &h.file, &h.summary, Decision::Applied);
                         if let Some(r) = state.hunks.get_mut(&h.id) {
@@ -721,10 +733,16 @@ impl Session {
                         .all(|r| rewrite::PENDING_RULES.contains(&r.as_str()))
                 })
             {
-                                let left: Vec<&crate::plan::Hunk> = plan.hunks.iter().filter(|h| h.item == it.id).collect();
+                let left: Vec<&crate::plan::Hunk> =
+                    plan.hunks.iter().filter(|h| h.item == it.id).collect();
                 let rejected_left = left
                     .iter()
-                    .filter(|h| matches!(state.hunks.get(&h.id).map(|r| r.decision), Some(Decision::Rejected)))
+                    .filter(|h| {
+                        matches!(
+                            state.hunks.get(&h.id).map(|r| r.decision),
+                            Some(Decision::Rejected)
+                        )
+                    })
                     .count();
                 if rejected_left < left.len() {
                     continue; // undecided or accepted-but-unapplied hunks remain

@@ -7,3 +7,4 @@ mod dockerfile_fixtures;
 mod dockerfile_phase;
 mod full_migration;
 mod other_fixtures;
+mod tui_e2e;

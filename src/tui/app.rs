@@ -40,7 +40,10 @@ pub enum Action {
     Char(char),
     Backspace,
     /// The editor returned (None: failed or unchanged).
-    Edited { hunk: String, text: Option<String> },
+    Edited {
+        hunk: String,
+        text: Option<String>,
+    },
     Resize,
 }
 
@@ -97,8 +100,15 @@ pub enum Focus {
 pub enum Mode {
     Normal,
     Help,
-    Commit { phase: String, message: String, files: Vec<String> },
-    Note { item: String, input: String },
+    Commit {
+        phase: String,
+        message: String,
+        files: Vec<String>,
+    },
+    Note {
+        item: String,
+        input: String,
+    },
 }
 
 pub struct App {
@@ -151,7 +161,11 @@ impl App {
         };
         // Start on the first item with something to review.
         app.rebuild_rows();
-        if let Some(i) = app.rows.iter().position(|r| matches!(r, Row::Item(i) if !app.item_hunks(*i).is_empty())) {
+        if let Some(i) = app
+            .rows
+            .iter()
+            .position(|r| matches!(r, Row::Item(i) if !app.item_hunks(*i).is_empty()))
+        {
             app.row = i;
         }
         app.refresh_lines();
@@ -186,7 +200,11 @@ impl App {
         let recipe = &self.session.recipe;
         match self.rows.get(self.row) {
             Some(Row::Phase(p)) => *p,
-            Some(Row::Item(i)) => recipe.phases.iter().position(|p| p.id == recipe.items[*i].phase).unwrap_or(0),
+            Some(Row::Item(i)) => recipe
+                .phases
+                .iter()
+                .position(|p| p.id == recipe.items[*i].phase)
+                .unwrap_or(0),
             None => 0,
         }
     }
@@ -200,7 +218,8 @@ impl App {
     pub fn current_hunk(&self) -> Option<&Hunk> {
         let i = self.current_item()?;
         let hs = self.item_hunks(i);
-        hs.get(self.hunk_ix.min(hs.len().saturating_sub(1))).copied()
+        hs.get(self.hunk_ix.min(hs.len().saturating_sub(1)))
+            .copied()
     }
 
     pub fn decision(&self, hunk: &str) -> Option<&HunkRecord> {
@@ -212,24 +231,44 @@ impl App {
         let it = &self.session.recipe.items[item];
         let hs = self.item_hunks(item);
         if it.kind == ItemKind::Rewrite && !hs.is_empty() {
-            let decided: Vec<Option<Decision>> = hs.iter().map(|h| self.decision(&h.id).map(|r| r.decision)).collect();
-            let acc = decided.iter().filter(|d| matches!(d, Some(Decision::Accepted))).count();
-            let rej = decided.iter().filter(|d| matches!(d, Some(Decision::Rejected))).count();
+            let decided: Vec<Option<Decision>> = hs
+                .iter()
+                .map(|h| self.decision(&h.id).map(|r| r.decision))
+                .collect();
+            let acc = decided
+                .iter()
+                .filter(|d| matches!(d, Some(Decision::Accepted)))
+                .count();
+            let rej = decided
+                .iter()
+                .filter(|d| matches!(d, Some(Decision::Rejected)))
+                .count();
             return match (acc, rej, hs.len()) {
                 (a, 0, n) if a == n => "accepted",
                 (0, r, n) if r == n => "rejected",
-                (0, 0, _) => self.state.item_status(&it.id).filter(|s| *s == ItemStatus::Partly).map(|_| "partly").unwrap_or("pending"),
+                (0, 0, _) => self
+                    .state
+                    .item_status(&it.id)
+                    .filter(|s| *s == ItemStatus::Partly)
+                    .map(|_| "partly")
+                    .unwrap_or("pending"),
                 _ => "partly",
             };
         }
-        self.state.item_status(&it.id).map(|s| s.as_str()).unwrap_or("pending")
+        self.state
+            .item_status(&it.id)
+            .map(|s| s.as_str())
+            .unwrap_or("pending")
     }
 
     pub fn refresh_lines(&mut self) {
         let id = self.current_hunk().map(|h| h.id.clone());
         if id != self.lines_for {
             self.lines = self.current_hunk().map(hunk_lines).unwrap_or_default();
-            if let (Some(h), Some(rec)) = (self.current_hunk(), id.as_deref().and_then(|i| self.state.hunks.get(i))) {
+            if let (Some(h), Some(rec)) = (
+                self.current_hunk(),
+                id.as_deref().and_then(|i| self.state.hunks.get(i)),
+            ) {
                 if let Some(edited) = &rec.edited {
                     let mut view = h.clone();
                     view.new_text = edited.clone();
@@ -251,7 +290,8 @@ impl App {
     fn decide(&mut self, hunk: &Hunk, d: Decision, edited: Option<String>) {
         let prev = self.state.hunks.get(&hunk.id).cloned();
         self.undo.push((hunk.id.clone(), prev));
-        self.state.decide(&hunk.id, &hunk.item, &hunk.file, &hunk.summary, d);
+        self.state
+            .decide(&hunk.id, &hunk.item, &hunk.file, &hunk.summary, d);
         if let Some(r) = self.state.hunks.get_mut(&hunk.id) {
             r.edited = edited;
         }
@@ -273,9 +313,17 @@ impl App {
         let start = self.row + 1;
         for r in start..self.rows.len() {
             if let Row::Item(i) = self.rows[r] {
-                if self.item_hunks(i).iter().any(|h| self.decision(&h.id).is_none()) {
+                if self
+                    .item_hunks(i)
+                    .iter()
+                    .any(|h| self.decision(&h.id).is_none())
+                {
                     self.row = r;
-                    self.hunk_ix = self.item_hunks(i).iter().position(|h| self.decision(&h.id).is_none()).unwrap_or(0);
+                    self.hunk_ix = self
+                        .item_hunks(i)
+                        .iter()
+                        .position(|h| self.decision(&h.id).is_none())
+                        .unwrap_or(0);
                     self.lines_for = None;
                     self.refresh_lines();
                     return;
@@ -347,9 +395,14 @@ impl App {
                 }
                 self.refresh_lines();
             }
-            Action::ScrollDown => self.scroll = (self.scroll + 1).min(self.lines.len().saturating_sub(1)),
+            Action::ScrollDown => {
+                self.scroll = (self.scroll + 1).min(self.lines.len().saturating_sub(1))
+            }
             Action::ScrollUp => self.scroll = self.scroll.saturating_sub(1),
-            Action::PageDown => self.scroll = (self.scroll + self.page.max(1)).min(self.lines.len().saturating_sub(1)),
+            Action::PageDown => {
+                self.scroll =
+                    (self.scroll + self.page.max(1)).min(self.lines.len().saturating_sub(1))
+            }
             Action::PageUp => self.scroll = self.scroll.saturating_sub(self.page.max(1)),
             Action::ScrollRight => self.hscroll += 8,
             Action::ScrollLeft => self.hscroll = self.hscroll.saturating_sub(8),
@@ -365,7 +418,11 @@ impl App {
                         self.collapsed.insert(p);
                     }
                     self.rebuild_rows();
-                    self.row = self.rows.iter().position(|r| *r == Row::Phase(p)).unwrap_or(0);
+                    self.row = self
+                        .rows
+                        .iter()
+                        .position(|r| *r == Row::Phase(p))
+                        .unwrap_or(0);
                 }
             }
             Action::Accept | Action::Reject => {
@@ -373,13 +430,28 @@ impl App {
                     self.message = Some(self.no_hunk_message());
                     return None;
                 };
-                let d = if action == Action::Accept { Decision::Accepted } else { Decision::Rejected };
-                let keep = self.decision(&h.id).and_then(|r| r.edited.clone()).filter(|_| d == Decision::Accepted);
+                let d = if action == Action::Accept {
+                    Decision::Accepted
+                } else {
+                    Decision::Rejected
+                };
+                let keep = self
+                    .decision(&h.id)
+                    .and_then(|r| r.edited.clone())
+                    .filter(|_| d == Decision::Accepted);
                 self.decide(&h, d, keep);
                 if let Some(alt) = &h.alt {
                     if d == Decision::Accepted {
                         // Choosing one alternative rejects the others.
-                        let others: Vec<Hunk> = self.plan.hunks.iter().filter(|o| o.id != h.id && o.alt.as_ref().is_some_and(|a| a.group == alt.group)).cloned().collect();
+                        let others: Vec<Hunk> = self
+                            .plan
+                            .hunks
+                            .iter()
+                            .filter(|o| {
+                                o.id != h.id && o.alt.as_ref().is_some_and(|a| a.group == alt.group)
+                            })
+                            .cloned()
+                            .collect();
                         for o in others {
                             self.decide(&o, Decision::Rejected, None);
                         }
@@ -388,21 +460,40 @@ impl App {
                 self.advance();
             }
             Action::AcceptItem | Action::RejectItem => {
-                let Some(i) = self.current_item() else { return None };
-                let d = if action == Action::AcceptItem { Decision::Accepted } else { Decision::Rejected };
-                let todo: Vec<Hunk> = self.item_hunks(i).into_iter().filter(|h| self.decision(&h.id).is_none()).cloned().collect();
+                                let i = self.current_item()?;
+                let d = if action == Action::AcceptItem {
+                    Decision::Accepted
+                } else {
+                    Decision::Rejected
+                };
+                let todo: Vec<Hunk> = self
+                    .item_hunks(i)
+                    .into_iter()
+                    .filter(|h| self.decision(&h.id).is_none())
+                    .cloned()
+                    .collect();
                 let mut groups_taken: BTreeSet<String> = BTreeSet::new();
                 for h in &todo {
                     let mut dd = d;
                     if let (Decision::Accepted, Some(a)) = (d, &h.alt) {
                         // Only the default alternative of each choice.
-                        if !self.plan.is_active(h, &|_| false) || !groups_taken.insert(a.group.clone()) {
+                        if !self.plan.is_active(h, &|_| false)
+                            || !groups_taken.insert(a.group.clone())
+                        {
                             dd = Decision::Rejected;
                         }
                     }
                     self.decide(h, dd, None);
                 }
-                self.message = Some(format!("{} hunk(s) {}", todo.len(), if d == Decision::Accepted { "accepted" } else { "rejected" }));
+                self.message = Some(format!(
+                    "{} hunk(s) {}",
+                    todo.len(),
+                    if d == Decision::Accepted {
+                        "accepted"
+                    } else {
+                        "rejected"
+                    }
+                ));
                 self.advance();
             }
             Action::Undo => match self.undo.pop() {
@@ -438,8 +529,14 @@ impl App {
                     self.message = Some("a rename has no text to edit".into());
                     return None;
                 }
-                let text = self.decision(&h.id).and_then(|r| r.edited.clone()).unwrap_or_else(|| h.new_text.clone());
-                return Some(Effect::Edit { hunk: h.id.clone(), text });
+                let text = self
+                    .decision(&h.id)
+                    .and_then(|r| r.edited.clone())
+                    .unwrap_or_else(|| h.new_text.clone());
+                return Some(Effect::Edit {
+                    hunk: h.id.clone(),
+                    text,
+                });
             }
             Action::Edited { hunk, text } => match (text, self.plan.hunk(&hunk).cloned()) {
                 (Some(t), Some(h)) => {
@@ -462,10 +559,17 @@ impl App {
             }
             Action::Note => {
                 if let Some(i) = self.current_item() {
-                    self.mode = Mode::Note { item: self.session.recipe.items[i].id.clone(), input: String::new() };
+                    self.mode = Mode::Note {
+                        item: self.session.recipe.items[i].id.clone(),
+                        input: String::new(),
+                    };
                 }
             }
-            Action::Confirm | Action::Cancel | Action::Char(_) | Action::Backspace | Action::Resize => {}
+            Action::Confirm
+            | Action::Cancel
+            | Action::Char(_)
+            | Action::Backspace
+            | Action::Resize => {}
         }
         None
     }
@@ -473,7 +577,15 @@ impl App {
     fn no_hunk_message(&self) -> String {
         match self.current_item().map(|i| &self.session.recipe.items[i]) {
             Some(it) if it.kind == ItemKind::Rewrite => "no pending hunk for this item".into(),
-            Some(it) => format!("{} item: nothing to review (m adds a note{})", it.kind.as_str(), if it.kind == ItemKind::Command { ", r runs it" } else { "" }),
+            Some(it) => format!(
+                "{} item: nothing to review (m adds a note{})",
+                it.kind.as_str(),
+                if it.kind == ItemKind::Command {
+                    ", r runs it"
+                } else {
+                    ""
+                }
+            ),
             None => "select an item".into(),
         }
     }
@@ -483,7 +595,12 @@ impl App {
         let accepted: Vec<&Hunk> = self
             .plan
             .of_phase(&phase.id)
-            .filter(|h| matches!(self.decision(&h.id).map(|r| r.decision), Some(Decision::Accepted)))
+            .filter(|h| {
+                matches!(
+                    self.decision(&h.id).map(|r| r.decision),
+                    Some(Decision::Accepted)
+                )
+            })
             .collect();
         if accepted.is_empty() {
             self.message = Some(format!("nothing accepted in {} to commit", phase.title));
@@ -498,19 +615,39 @@ impl App {
         for h in &accepted {
             preview.decide(&h.id, &h.item, &h.file, &h.summary, Decision::Applied);
         }
-        let message = charon::session::commit_message(&self.session.recipe, &phase, &[], &preview, self.pair.as_deref());
-        self.mode = Mode::Commit { phase: phase.id.clone(), message, files };
+        let message = charon::session::commit_message(
+            &self.session.recipe,
+            &phase,
+            &[],
+            &preview,
+            self.pair.as_deref(),
+        );
+        self.mode = Mode::Commit {
+            phase: phase.id.clone(),
+            message,
+            files,
+        };
     }
 
     fn commit(&mut self, phase: &str) {
         self.mode = Mode::Normal;
         self.save();
-        let r = self.session.apply_selected(&[phase.to_string()], Selection::Accepted, true, self.pair.as_deref());
+        let r = self.session.apply_selected(
+            &[phase.to_string()],
+            Selection::Accepted,
+            true,
+            self.pair.as_deref(),
+        );
         match r {
             Ok(rep) => {
                 let c = rep.phases.first().and_then(|p| p.commit.clone());
                 self.message = Some(match c {
-                    Some(c) => format!("committed {} ({} hunks) on {}", &c[..8], rep.phases[0].hunks, self.session.recipe.meta.branch),
+                    Some(c) => format!(
+                        "committed {} ({} hunks) on {}",
+                        &c[..8],
+                        rep.phases[0].hunks,
+                        self.session.recipe.meta.branch
+                    ),
                     None => "nothing to commit".into(),
                 });
             }
@@ -534,7 +671,9 @@ impl App {
     }
 
     fn finish_note(&mut self, item: &str, note: String) {
-        let Some(it) = self.session.recipe.item(item).cloned() else { return };
+        let Some(it) = self.session.recipe.item(item).cloned() else {
+            return;
+        };
         let note = note.trim().to_string();
         match it.kind {
             ItemKind::Manual if !note.is_empty() => {
@@ -546,7 +685,11 @@ impl App {
                 let hours = u64::from(it.duration_hours.unwrap_or(0));
                 match rec.and_then(|r| r.started) {
                     None => {
-                        self.state.set_item(item, ItemStatus::Pending, (!note.is_empty()).then_some(note));
+                        self.state.set_item(
+                            item,
+                            ItemStatus::Pending,
+                            (!note.is_empty()).then_some(note),
+                        );
                         if let Some(r) = self.state.items.get_mut(item) {
                             r.started = Some(charon::state::now());
                         }
@@ -555,9 +698,16 @@ impl App {
                     Some(start) => {
                         let left = (start + hours * 3600).saturating_sub(charon::state::now());
                         if left > 0 && note.is_empty() {
-                            self.message = Some(format!("{item}: {} left; completing early needs a note", fmt_secs(left)));
+                            self.message = Some(format!(
+                                "{item}: {} left; completing early needs a note",
+                                fmt_secs(left)
+                            ));
                         } else {
-                            self.state.set_item(item, ItemStatus::Done, (!note.is_empty()).then_some(note));
+                            self.state.set_item(
+                                item,
+                                ItemStatus::Done,
+                                (!note.is_empty()).then_some(note),
+                            );
                             if let Some(r) = self.state.items.get_mut(item) {
                                 r.started = Some(start);
                             }

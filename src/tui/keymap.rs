@@ -11,9 +11,28 @@ pub const DEFAULT: &str = include_str!("../../assets/keymap.toml");
 
 /// Every command a key can be bound to.
 pub const COMMANDS: &[&str] = &[
-    "accept", "reject", "edit", "accept-item", "reject-item", "split", "undo", "down", "up",
-    "scroll-down", "scroll-up", "page-down", "page-up", "scroll-left", "scroll-right",
-    "switch-pane", "toggle", "commit", "run", "note", "help", "quit",
+    "accept",
+    "reject",
+    "edit",
+    "accept-item",
+    "reject-item",
+    "split",
+    "undo",
+    "down",
+    "up",
+    "scroll-down",
+    "scroll-up",
+    "page-down",
+    "page-up",
+    "scroll-left",
+    "scroll-right",
+    "switch-pane",
+    "toggle",
+    "commit",
+    "run",
+    "note",
+    "help",
+    "quit",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -42,11 +61,26 @@ pub fn parse_key(s: &str) -> Result<Key, String> {
         None => (false, s),
     };
     let named = [
-        "enter", "esc", "tab", "backtab", "space", "up", "down", "left", "right", "pgup", "pgdn",
-        "home", "end", "backspace",
+        "enter",
+        "esc",
+        "tab",
+        "backtab",
+        "space",
+        "up",
+        "down",
+        "left",
+        "right",
+        "pgup",
+        "pgdn",
+        "home",
+        "end",
+        "backspace",
     ];
     if rest.chars().count() == 1 || named.contains(&rest) {
-        Ok(Key { code: rest.to_string(), ctrl })
+        Ok(Key {
+            code: rest.to_string(),
+            ctrl,
+        })
     } else {
         Err(format!("unknown key `{s}`"))
     }
@@ -80,7 +114,10 @@ impl Keymap {
     /// Parse keymap TOML; `base` (the defaults) is extended and overridden.
     pub fn parse(text: &str, base: Option<&Keymap>) -> Result<Keymap, String> {
         let f: File = toml::from_str(text).map_err(|e| e.message().to_string())?;
-        let mut km = base.cloned().unwrap_or(Keymap { normal: BTreeMap::new(), shown: BTreeMap::new() });
+        let mut km = base.cloned().unwrap_or(Keymap {
+            normal: BTreeMap::new(),
+            shown: BTreeMap::new(),
+        });
         for (k, cmd) in f.normal {
             if !COMMANDS.contains(&cmd.as_str()) {
                 return Err(format!("key `{k}`: unknown command `{cmd}`"));
@@ -101,7 +138,9 @@ impl Keymap {
         let base = Keymap::parse(DEFAULT, None)?;
         let dir = std::env::var_os("XDG_CONFIG_HOME")
             .map(std::path::PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config")));
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config"))
+            });
         if let Some(d) = dir {
             let p = d.join("charon-tui/keymap.toml");
             if let Ok(t) = std::fs::read_to_string(&p) {
@@ -115,10 +154,12 @@ impl Keymap {
         self.normal.get(&key_of(ev)?).map(String::as_str)
     }
 
-        /// The key to show for a command in the key bar: a single character
+    /// The key to show for a command in the key bar: a single character
     /// when one is bound (`y` over `enter`, `q` over `ctrl-c`).
     pub fn key_for(&self, cmd: &str) -> String {
-        let Some(v) = self.shown.get(cmd) else { return "—".into() };
+        let Some(v) = self.shown.get(cmd) else {
+            return "—".into();
+        };
         v.iter()
             .find(|k| k.chars().count() == 1)
             .or_else(|| v.first())
@@ -140,19 +181,52 @@ mod tests {
             assert!(seen.insert(key.to_string()), "duplicate binding {key}");
         }
         let km = Keymap::parse(DEFAULT, None).unwrap();
-        for (k, cmd) in [("y", "accept"), ("enter", "accept"), ("n", "reject"), ("e", "edit"), ("a", "accept-item"), ("d", "reject-item"), ("s", "split"), ("u", "undo"), ("j", "down"), ("k", "up"), ("J", "scroll-down"), ("K", "scroll-up"), ("pgdn", "page-down"), ("pgup", "page-up"), ("tab", "switch-pane"), ("c", "commit"), ("r", "run"), ("m", "note"), ("?", "help"), ("q", "quit")] {
-            assert_eq!(km.normal.get(&parse_key(k).unwrap()).map(String::as_str), Some(cmd), "{k}");
+        for (k, cmd) in [
+            ("y", "accept"),
+            ("enter", "accept"),
+            ("n", "reject"),
+            ("e", "edit"),
+            ("a", "accept-item"),
+            ("d", "reject-item"),
+            ("s", "split"),
+            ("u", "undo"),
+            ("j", "down"),
+            ("k", "up"),
+            ("J", "scroll-down"),
+            ("K", "scroll-up"),
+            ("pgdn", "page-down"),
+            ("pgup", "page-up"),
+            ("tab", "switch-pane"),
+            ("c", "commit"),
+            ("r", "run"),
+            ("m", "note"),
+            ("?", "help"),
+            ("q", "quit"),
+        ] {
+            assert_eq!(
+                km.normal.get(&parse_key(k).unwrap()).map(String::as_str),
+                Some(cmd),
+                "{k}"
+            );
         }
     }
 
     #[test]
     fn user_overrides_and_errors() {
         let base = Keymap::parse(DEFAULT, None).unwrap();
-        let km = Keymap::parse("[normal]\n\"x\" = \"accept\"\n\"y\" = \"reject\"\n", Some(&base)).unwrap();
+        let km = Keymap::parse(
+            "[normal]\n\"x\" = \"accept\"\n\"y\" = \"reject\"\n",
+            Some(&base),
+        )
+        .unwrap();
         assert_eq!(km.normal[&parse_key("x").unwrap()], "accept");
         assert_eq!(km.normal[&parse_key("y").unwrap()], "reject");
         assert!(!km.shown["accept"].contains(&"y".to_string()));
-        assert!(Keymap::parse("[normal]\n\"x\" = \"explode\"\n", None).unwrap_err().contains("unknown command"));
-        assert!(Keymap::parse("[normal]\n\"f13\" = \"accept\"\n", None).unwrap_err().contains("unknown key"));
+        assert!(Keymap::parse("[normal]\n\"x\" = \"explode\"\n", None)
+            .unwrap_err()
+            .contains("unknown command"));
+        assert!(Keymap::parse("[normal]\n\"f13\" = \"accept\"\n", None)
+            .unwrap_err()
+            .contains("unknown key"));
     }
 }

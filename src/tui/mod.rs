@@ -23,7 +23,8 @@ use keymap::Keymap;
 
 /// Map a key event to an action in the app's current mode.
 pub fn action_for(app: &App, keys: &Keymap, ev: &event::KeyEvent) -> Option<Action> {
-    let ctrl_c = ev.code == KeyCode::Char('c') && ev.modifiers.contains(event::KeyModifiers::CONTROL);
+    let ctrl_c =
+        ev.code == KeyCode::Char('c') && ev.modifiers.contains(event::KeyModifiers::CONTROL);
     match &app.mode {
         Mode::Note { .. } => Some(match ev.code {
             _ if ctrl_c => Action::Cancel,
@@ -48,7 +49,9 @@ pub fn action_for(app: &App, keys: &Keymap, ev: &event::KeyEvent) -> Option<Acti
 pub fn run(session: charon::session::Session, pair: Option<String>) -> anyhow::Result<()> {
     let keys = Keymap::load().map_err(anyhow::Error::msg)?;
     let mut app = App::new(session, pair)?;
-    let theme = ui::Theme { color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) };
+    let theme = ui::Theme {
+        color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
     let term_flag = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
         signal_hook::flag::register(sig, Arc::clone(&term_flag))?;
@@ -86,9 +89,17 @@ pub fn edit_in_editor(text: &str) -> Option<String> {
     let editor = std::env::var("VISUAL")
         .ok()
         .filter(|v| !v.trim().is_empty())
-        .or_else(|| std::env::var("EDITOR").ok().filter(|v| !v.trim().is_empty()))
+        .or_else(|| {
+            std::env::var("EDITOR")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        })
         .unwrap_or_else(|| "vi".into());
-    let mut tmp = tempfile::Builder::new().prefix("charon-hunk-").suffix(".txt").tempfile().ok()?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix("charon-hunk-")
+        .suffix(".txt")
+        .tempfile()
+        .ok()?;
     tmp.write_all(text.as_bytes()).ok()?;
     tmp.flush().ok()?;
     let path = tmp.path().to_path_buf();

@@ -6,10 +6,10 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 
+use super::action_for;
 use super::app::{Action, App, Effect, Mode};
 use super::keymap::Keymap;
 use super::ui::{self, Theme};
-use super::action_for;
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -40,7 +40,8 @@ fn keys() -> Keymap {
 fn render(app: &mut App, w: u16, h: u16) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     let k = keys();
-    t.draw(|f| ui::draw(f, app, &k, &Theme { color: false })).unwrap();
+    t.draw(|f| ui::draw(f, app, &k, &Theme { color: false }))
+        .unwrap();
     let buf = t.backend().buffer().clone();
     let mut out = String::new();
     for y in 0..buf.area.height {
@@ -56,12 +57,16 @@ fn render(app: &mut App, w: u16, h: u16) -> String {
 
 fn masked(fx: &Fixture, s: String) -> String {
     let root = fx.repo.canonicalize().unwrap_or(fx.repo.clone());
-    s.replace(&root.display().to_string(), "[REPO]").replace(&fx.repo.display().to_string(), "[REPO]")
+    s.replace(&root.display().to_string(), "[REPO]")
+        .replace(&fx.repo.display().to_string(), "[REPO]")
 }
 
 fn goto(a: &mut App, id: &str) {
     for _ in 0..200 {
-        if a.current_item().map(|i| a.session.recipe.items[i].id.as_str()) == Some(id) {
+        if a.current_item()
+            .map(|i| a.session.recipe.items[i].id.as_str())
+            == Some(id)
+        {
             return;
         }
         a.update(Action::Down);
@@ -78,9 +83,13 @@ fn press(app: &mut App, keys: &Keymap, code: KeyCode) -> Option<Effect> {
 #[test]
 fn snapshot_checklist_and_hunk() {
     let fx = fixture();
-        let mut a = app(&fx);
+    let mut a = app(&fx);
     // Starts on the first item with something to review.
-    assert_eq!(a.current_item().map(|i| a.session.recipe.items[i].id.as_str()), Some("pre.baseline-hashes"));
+    assert_eq!(
+        a.current_item()
+            .map(|i| a.session.recipe.items[i].id.as_str()),
+        Some("pre.baseline-hashes")
+    );
     a.update(Action::Up);
     a.update(Action::Up);
     insta::assert_snapshot!("checklist_view", masked(&fx, render(&mut a, 120, 32)));
@@ -96,7 +105,7 @@ fn snapshot_help_commit_note_too_small_and_command() {
     let mut a = app(&fx);
     a.update(Action::Help);
     insta::assert_snapshot!("help_view", masked(&fx, render(&mut a, 100, 32)));
-        a.update(Action::Cancel);
+    a.update(Action::Cancel);
     goto(&mut a, "dockerfile.frontend-builder");
     a.update(Action::AcceptItem);
     a.update(Action::Up);
@@ -105,7 +114,7 @@ fn snapshot_help_commit_note_too_small_and_command() {
     insta::assert_snapshot!("commit_dialog", masked(&fx, render(&mut a, 120, 32)));
     a.update(Action::Cancel);
     insta::assert_snapshot!("too_small", render(&mut a, 50, 10));
-        // A command item of the Testing phase.
+    // A command item of the Testing phase.
     goto(&mut a, "testing.build-multiarch");
     insta::assert_snapshot!("command_view", masked(&fx, render(&mut a, 120, 32)));
     a.update(Action::Note);
@@ -118,27 +127,41 @@ fn snapshot_help_commit_note_too_small_and_command() {
 #[test]
 fn edited_hunk_view_and_persistence() {
     let fx = fixture();
-        let mut a = app(&fx);
+    let mut a = app(&fx);
     goto(&mut a, "dockerfile.frontend-builder");
     let h = a.current_hunk().unwrap().clone();
     let eff = a.update(Action::Edit);
-    let Some(Effect::Edit { hunk, text }) = eff else { panic!("edit effect") };
+    let Some(Effect::Edit { hunk, text }) = eff else {
+        panic!("edit effect")
+    };
     assert_eq!(hunk, h.id);
     assert_eq!(text, h.new_text);
     let edited = text.replace("bookworm-slim", "trixie-slim");
-    a.update(Action::Edited { hunk: hunk.clone(), text: Some(edited.clone()) });
+    a.update(Action::Edited {
+        hunk: hunk.clone(),
+        text: Some(edited.clone()),
+    });
     let rec = &a.state.hunks[&hunk];
     assert_eq!(rec.edited.as_deref(), Some(edited.as_str()));
     // Persisted: a fresh app sees it.
     let b = app(&fx);
-    assert_eq!(b.state.hunks[&hunk].edited.as_deref(), Some(edited.as_str()));
+    assert_eq!(
+        b.state.hunks[&hunk].edited.as_deref(),
+        Some(edited.as_str())
+    );
     // The view shows the edited text.
     a.update(Action::Up);
     a.update(Action::Down);
     insta::assert_snapshot!("edited_hunk", masked(&fx, render(&mut a, 120, 32)));
     // An editor that changes nothing changes nothing.
-    a.update(Action::Edited { hunk: hunk.clone(), text: None });
-    assert_eq!(a.state.hunks[&hunk].edited.as_deref(), Some(edited.as_str()));
+    a.update(Action::Edited {
+        hunk: hunk.clone(),
+        text: None,
+    });
+    assert_eq!(
+        a.state.hunks[&hunk].edited.as_deref(),
+        Some(edited.as_str())
+    );
 }
 
 #[test]
@@ -146,7 +169,7 @@ fn keys_accept_the_dockerfile_phase_and_commit() {
     let fx = fixture();
     let mut a = app(&fx);
     let k = keys();
-        // Into the dockerfile phase with `j`, then `a` accepts each item and
+    // Into the dockerfile phase with `j`, then `a` accepts each item and
     // moves on to the next one with something to review.
     for _ in 0..100 {
         if a.current_phase() == 1 && a.current_item().is_some() {
@@ -179,7 +202,10 @@ fn keys_accept_the_dockerfile_phase_and_commit() {
     assert!(c.message().unwrap().contains("Migration-Phase: dockerfile"));
     let df = std::fs::read_to_string(fx.repo.join("Dockerfile")).unwrap();
     assert!(!df.contains("apk add"));
-    assert!(a.plan.of_phase("dockerfile").next().is_none(), "nothing left in the phase");
+    assert!(
+        a.plan.of_phase("dockerfile").next().is_none(),
+        "nothing left in the phase"
+    );
 }
 
 #[test]
@@ -187,19 +213,32 @@ fn undo_and_reject_and_alternatives() {
     let fx = fixture();
     let mut a = app(&fx);
     let k = keys();
-        goto(&mut a, "dockerfile.frontend-builder");
+    goto(&mut a, "dockerfile.frontend-builder");
     let first = a.current_hunk().unwrap().id.clone();
     press(&mut a, &k, KeyCode::Char('n'));
-    assert!(matches!(a.state.hunks[&first].decision, charon::state::Decision::Rejected));
+    assert!(matches!(
+        a.state.hunks[&first].decision,
+        charon::state::Decision::Rejected
+    ));
     press(&mut a, &k, KeyCode::Char('u'));
     assert!(!a.state.hunks.contains_key(&first));
     // Accepting one alternative of the Caddy digest step rejects the other.
-        goto(&mut a, "ci.docker-build");
-    let hs: Vec<String> = a.item_hunks(a.current_item().unwrap()).iter().map(|h| h.id.clone()).collect();
+    goto(&mut a, "ci.docker-build");
+    let hs: Vec<String> = a
+        .item_hunks(a.current_item().unwrap())
+        .iter()
+        .map(|h| h.id.clone())
+        .collect();
     assert_eq!(hs.len(), 2);
     a.update(Action::Accept);
     let d: Vec<_> = hs.iter().map(|h| a.state.hunks[h].decision).collect();
-    assert_eq!(d, [charon::state::Decision::Accepted, charon::state::Decision::Rejected]);
+    assert_eq!(
+        d,
+        [
+            charon::state::Decision::Accepted,
+            charon::state::Decision::Rejected
+        ]
+    );
     // Quit leaves nothing unsaved.
     press(&mut a, &k, KeyCode::Char('q'));
     assert!(a.quit);
@@ -211,14 +250,18 @@ fn undo_and_reject_and_alternatives() {
 fn manual_and_timer_items() {
     let fx = fixture();
     let mut a = app(&fx);
-    
+
     goto(&mut a, "post.monitor");
     a.update(Action::Note);
     a.update(Action::Confirm);
     assert!(a.message.as_deref().unwrap().contains("timer started"));
     a.update(Action::Note);
     a.update(Action::Confirm);
-    assert!(a.message.as_deref().unwrap().contains("needs a note"), "{:?}", a.message);
+    assert!(
+        a.message.as_deref().unwrap().contains("needs a note"),
+        "{:?}",
+        a.message
+    );
     assert_ne!(a.item_status(a.current_item().unwrap()), "done");
     a.update(Action::Note);
     for c in "rolled out to 100%".chars() {
@@ -252,4 +295,3 @@ fn large_diffs_render_only_what_is_visible() {
         render(&mut a, w, hgt);
     }
 }
-

@@ -39,8 +39,9 @@ pub fn git(repo: &Path, args: &[&str]) -> String {
 /// Is an external tool available? Under CI it must be (CI installs it); a
 /// developer without it gets a printed reason and the check is not run.
 pub fn have(tool: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg("--version")
+    let ok = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
