@@ -460,7 +460,7 @@ impl App {
                 self.advance();
             }
             Action::AcceptItem | Action::RejectItem => {
-                                let i = self.current_item()?;
+                let i = self.current_item()?;
                 let d = if action == Action::AcceptItem {
                     Decision::Accepted
                 } else {
