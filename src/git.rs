@@ -146,8 +146,9 @@ pub fn tag_base(repo: &Repository, name: &str, at: Oid) -> Result<bool> {
 }
 
 /// Commit exactly `files` (relative paths; deleted files are removed from the
-/// index) on the current branch.
-pub fn commit_files(repo: &Repository, files: &[String], message: &str) -> Result<Oid> {
+/// index) on the current branch. Returns None, creating nothing, when the
+/// files already match HEAD (e.g. an interrupted run had committed them).
+pub fn commit_files(repo: &Repository, files: &[String], message: &str) -> Result<Option<Oid>> {
     let cfg = repo.config()?;
     if cfg.get_bool("commit.gpgsign").unwrap_or(false) {
         return Err(Error::Refused(
@@ -169,10 +170,53 @@ pub fn commit_files(repo: &Repository, files: &[String], message: &str) -> Resul
     }
     index.write()?;
     let tree_id = index.write_tree()?;
-    let tree = repo.find_tree(tree_id)?;
     let parent = repo.head()?.peel_to_commit()?;
+    if parent.tree_id() == tree_id {
+        return Ok(None);
+    }
+    let tree = repo.find_tree(tree_id)?;
     let oid = repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &[&parent])?;
-    Ok(oid)
+    Ok(Some(oid))
+}
+
+/// Remove git lock files (`*.lock` under .git) created at or after `since`
+/// (unix seconds) and older than two seconds: those a killed charon-tui left
+/// in the middle of a git operation. Returns the removed paths.
+pub fn remove_stale_git_locks(repo: &Repository, since: u64) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let now = std::time::SystemTime::now();
+    let mut stack = vec![repo.path().to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let Ok(meta) = e.metadata() else { continue };
+            if meta.is_dir() {
+                if !p.ends_with("objects") {
+                    stack.push(p);
+                }
+                continue;
+            }
+            if !p.extension().is_some_and(|x| x == "lock") {
+                continue;
+            }
+            let Ok(m) = meta.modified() else { continue };
+            let secs = m
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let age = now.duration_since(m).unwrap_or_default();
+            if secs >= since
+                && age >= std::time::Duration::from_secs(2)
+                && std::fs::remove_file(&p).is_ok()
+            {
+                removed.push(p);
+            }
+        }
+    }
+    removed
 }
 
 pub fn short(oid: Oid) -> String {
@@ -201,4 +245,90 @@ pub fn read_at(repo: &Repository, at: Oid, path: &str) -> Option<String> {
     let entry = commit.tree().ok()?.get_path(Path::new(path)).ok()?;
     let blob = repo.find_blob(entry.id()).ok()?;
     String::from_utf8(blob.content().to_vec()).ok()
+}
+
+/// A commit of the migration branch that carries charon-tui's trailers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhaseCommit {
+    pub oid: Oid,
+    pub parent: Option<Oid>,
+    /// `Migration-Phase:` (a phase commit) …
+    pub phase: Option<String>,
+    pub items: Vec<String>,
+    /// … or `Migration-Rollback:` (a rollback of that phase).
+    pub rollback: Option<String>,
+}
+
+fn trailer<'a>(msg: &'a str, key: &str) -> Option<&'a str> {
+    msg.lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(key).map(str::trim))
+}
+
+/// Trailer-carrying commits on HEAD's first-parent history, newest first
+/// (stops at the first 1,000 commits).
+pub fn phase_commits(repo: &Repository) -> Result<Vec<PhaseCommit>> {
+    let mut out = Vec::new();
+    let Some(mut cur) = head_id(repo) else {
+        return Ok(out);
+    };
+    for _ in 0..1000 {
+        let c = repo.find_commit(cur)?;
+        let msg = c.message().unwrap_or("");
+        let phase = trailer(msg, "Migration-Phase:").map(str::to_string);
+        let rollback = trailer(msg, "Migration-Rollback:").map(str::to_string);
+        if phase.is_some() || rollback.is_some() {
+            let items = trailer(msg, "Migration-Items:")
+                .map(|s| {
+                    s.split(',')
+                        .map(|x| x.trim().to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push(PhaseCommit {
+                oid: cur,
+                parent: c.parent_id(0).ok(),
+                phase,
+                items,
+                rollback,
+            });
+        }
+        match c.parent_id(0) {
+            Ok(p) => cur = p,
+            Err(_) => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Revert `oid` on top of HEAD with a new commit; refused on conflicts.
+pub fn revert(repo: &Repository, oid: Oid, message: &str) -> Result<Oid> {
+    let commit = repo.find_commit(oid)?;
+    let head = repo.head()?.peel_to_commit()?;
+    let mut idx = repo.revert_commit(&commit, &head, 0, None)?;
+    if idx.has_conflicts() {
+        return Err(Error::Refused(format!(
+            "reverting {} conflicts with later commits; revert it by hand (`git revert {}`)",
+            short(oid),
+            short(oid)
+        )));
+    }
+    let tree_id = idx.write_tree_to(repo)?;
+    let tree = repo.find_tree(tree_id)?;
+    let mut co = git2::build::CheckoutBuilder::new();
+    co.safe();
+    repo.checkout_tree(tree.as_object(), Some(&mut co))?;
+    let mut index = repo.index()?;
+    index.read_tree(&tree)?;
+    index.write()?;
+    let sig = signature(repo)?;
+    Ok(repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &[&head])?)
+}
+
+/// Move the current branch (and work tree) to `oid`.
+pub fn reset_hard(repo: &Repository, oid: Oid) -> Result<()> {
+    let obj = repo.find_object(oid, None)?;
+    repo.reset(&obj, git2::ResetType::Hard, None)?;
+    Ok(())
 }

@@ -79,10 +79,20 @@ enum Command {
     },
     /// Revert a phase's commit, or reset the branch to the base tag.
     Rollback {
-        #[arg(long, value_name = "ID", conflicts_with = "all")]
+        /// Revert this phase's commit with a new commit; its items become pending.
+        #[arg(
+            long,
+            value_name = "ID",
+            conflicts_with = "all",
+            required_unless_present = "all"
+        )]
         phase: Option<String>,
+        /// Reset the migration branch to the base tag (drops every phase commit).
         #[arg(long)]
         all: bool,
+        /// Confirm --all.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -286,7 +296,37 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { .. } | Command::Run { .. } | Command::Rollback { .. } => {
+        Command::Rollback { phase, all, yes } => {
+            let s = Session::open(&cli.repo, recipe, cli.state.clone())?;
+            match (phase, all) {
+                (Some(p), _) => {
+                    let oid = s.rollback_phase(p)?;
+                    out(&format!(
+                        "{p}: reverted with commit {}; its items are pending again\n",
+                        charon::git::short(oid)
+                    ))?;
+                }
+                (None, true) => {
+                    if !yes {
+                        return Err(Error::Usage(
+                            "rollback --all resets the migration branch to its base and drops every phase commit: add --yes to confirm".into(),
+                        )
+                        .into());
+                    }
+                    let oid = s.rollback_all()?;
+                    out(&format!(
+                        "{} reset to {}; the migration starts over\n",
+                        s.recipe.meta.branch,
+                        charon::git::short(oid)
+                    ))?;
+                }
+                (None, false) => {
+                    return Err(Error::Usage("rollback needs --phase ID or --all".into()).into())
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { .. } | Command::Run { .. } => {
             let _ = Session::open(&cli.repo, recipe, cli.state.clone())?;
             Err(Error::Usage(
                 "this subcommand is declared but not implemented in this build yet".into(),

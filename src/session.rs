@@ -83,6 +83,9 @@ pub struct StatusView {
     pub warnings: Vec<String>,
 }
 
+/// The content hash recorded for a file an interrupted run deleted or moved.
+pub const DELETED: &str = "deleted";
+
 /// Which hunks `apply_selected` takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Selection {
@@ -131,14 +134,17 @@ impl Session {
         }
     }
 
-    /// Load the state (fresh if missing). A moved-aside file yields a warning.
+    /// Load the state (fresh if missing). A moved-aside file yields a
+    /// warning. A missing state on a branch that already has phase commits
+    /// is rebuilt from their trailers, so a pair on another machine resumes
+    /// from the branch alone.
     pub fn load_state(&self) -> Result<(State, Option<String>)> {
         let loaded = State::load(
             &self.state_path,
             self.recipe_ref(),
             &self.recipe.settings.suite,
         )?;
-        let warn = match &loaded {
+        let mut warn = match &loaded {
             Loaded::MovedAside {
                 moved_to, reason, ..
             } => Some(format!(
@@ -148,7 +154,61 @@ impl Session {
             )),
             _ => None,
         };
-        Ok((loaded.into_state(), warn))
+        let fresh = !matches!(loaded, Loaded::Existing(_));
+        let mut state = loaded.into_state();
+        if fresh {
+            if let Some(n) = self.rebuild_from_trailers(&mut state)? {
+                let msg = format!("state rebuilt from {n} phase commit(s) on the branch");
+                warn = Some(match warn {
+                    Some(w) => format!("{w}; {msg}"),
+                    None => msg,
+                });
+            }
+        }
+        Ok((state, warn))
+    }
+
+    /// Fill a fresh state from the `Migration-Phase`/`Migration-Items`
+    /// trailers of the branch's commits. Returns how many were used.
+    fn rebuild_from_trailers(&self, state: &mut State) -> Result<Option<usize>> {
+        if crate::git::current_branch(&self.repo).as_deref()
+            != Some(self.recipe.meta.branch.as_str())
+        {
+            return Ok(None);
+        }
+        let commits = crate::git::phase_commits(&self.repo)?;
+        let mut rolled_back: BTreeSet<String> = BTreeSet::new();
+        let mut used = 0;
+        // Newest first: a rollback hides the older commit of its phase.
+        for c in &commits {
+            if let Some(p) = &c.rollback {
+                rolled_back.insert(p.clone());
+                continue;
+            }
+            let Some(phase) = &c.phase else { continue };
+            if rolled_back.contains(phase) || state.commits.contains_key(phase) {
+                continue;
+            }
+            state.commits.insert(phase.clone(), c.oid.to_string());
+            for it in &c.items {
+                if self.recipe.item(it).is_some() {
+                    state.set_item(
+                        it,
+                        ItemStatus::Done,
+                        Some(format!("from commit {}", crate::git::short(c.oid))),
+                    );
+                }
+            }
+            used += 1;
+        }
+        if let Some(oldest) = commits.iter().rev().find(|c| c.phase.is_some()) {
+            state.base_commit = oldest.parent.map(|p| p.to_string());
+        }
+        if used == 0 {
+            return Ok(None);
+        }
+        state.save(&self.state_path)?;
+        Ok(Some(used))
     }
 
     /// Walk the work tree (respecting .gitignore) for the files rules read.
@@ -544,9 +604,11 @@ impl Session {
     }
 
     /// Apply the `selection` of hunks of `phases` (in recipe order), one
-    /// commit per phase unless `commit` is false. Every decision is saved as
-    /// it is made; files are written atomically; a file with uncommitted
-    /// changes is refused.
+    /// commit per phase unless `commit` is false. Holds the repository lock;
+    /// saves every decision as it is made; records each write's intent
+    /// (path, phase, content hash) *before* writing, so a run killed at any
+    /// point resumes to the same tree and commits; refuses files with
+    /// uncommitted changes that are not its own.
     pub fn apply_selected(
         &self,
         phases: &[String],
@@ -559,9 +621,40 @@ impl Session {
                 return Err(unknown_phase(&self.recipe, p));
             }
         }
+        let lock = self.lock()?;
         let (mut state, warn) = self.load_state()?;
         let mut report = ApplyReport::default();
+        // A run killed mid-write leaves its temp file behind: remove them.
+        if let Some(d) = self.state_path.parent() {
+            state::remove_stale_temps(d);
+        }
+        for f in state.inflight.keys() {
+            let dir = self
+                .root
+                .join(f)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| self.root.clone());
+            state::remove_stale_temps(&dir);
+        }
         report.notes.extend(warn);
+        if let Some(h) = &lock.took_over {
+            report
+                .notes
+                .push(format!("took over a stale lock left by {h}"));
+            // A run killed inside a git operation leaves git's own locks.
+            let mut removed = crate::git::remove_stale_git_locks(&self.repo, h.started);
+            if removed.is_empty() && has_git_locks(&self.repo) {
+                std::thread::sleep(std::time::Duration::from_millis(2100));
+                removed = crate::git::remove_stale_git_locks(&self.repo, h.started);
+            }
+            for p in removed {
+                report.notes.push(format!(
+                    "removed {} left by the interrupted run",
+                    p.display()
+                ));
+            }
+        }
         if commit {
             let base = crate::git::ensure_branch(&self.repo, &self.recipe.meta.branch)?;
             if state.base_commit.is_none() {
@@ -574,8 +667,19 @@ impl Session {
             );
             state.save(&self.state_path)?;
         }
-        // Uncommitted edits are never overwritten: note them once, up front.
-        let dirty: BTreeSet<String> = crate::git::dirty_files(&self.repo)?.into_iter().collect();
+        // Uncommitted edits are never overwritten. A dirty file that holds
+        // exactly what an earlier (interrupted) run wrote is ours, not the
+        // operator's.
+        let ours = |state: &State, f: &str| -> bool {
+            state
+                .inflight
+                .get(f)
+                .is_some_and(|(_, hash)| self.content_hash(f) == *hash)
+        };
+        let dirty: BTreeSet<String> = crate::git::dirty_files(&self.repo)?
+            .into_iter()
+            .filter(|f| !ours(&state, f))
+            .collect();
         let ordered: Vec<&str> = self
             .recipe
             .phases
@@ -588,7 +692,13 @@ impl Session {
                 phase: phase.to_string(),
                 ..PhaseApplied::default()
             };
-            let mut written: BTreeSet<String> = BTreeSet::new();
+            // Files an interrupted run of this phase already wrote.
+            let mut written: BTreeSet<String> = state
+                .inflight
+                .iter()
+                .filter(|(f, (ph, _))| ph == phase && ours(&state, f))
+                .map(|(f, _)| f.clone())
+                .collect();
             if phase == "pre-migration" && commit {
                 if let (Some(base), Some(_)) = (
                     state.base_commit.clone(),
@@ -688,6 +798,15 @@ impl Session {
                                 "cannot move {f} to {to}: {to} exists"
                             )));
                         }
+                        state
+                            .inflight
+                            .insert(f.to_string(), (phase.to_string(), DELETED.to_string()));
+                        state.inflight.insert(
+                            to.clone(),
+                            (phase.to_string(), state::sha256_hex(original.as_bytes())),
+                        );
+                        record_applied(&mut state, &fh);
+                        state.save(&self.state_path)?;
                         if let Some(parent) = dest.parent() {
                             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
                         }
@@ -703,19 +822,17 @@ impl Session {
                                 reason: format!("cannot apply hunks: {e}"),
                             }
                         })?;
+                        state.inflight.insert(
+                            f.to_string(),
+                            (phase.to_string(), state::sha256_hex(new.as_bytes())),
+                        );
+                        record_applied(&mut state, &fh);
+                        state.save(&self.state_path)?;
                         if let Some(parent) = target.parent() {
                             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
                         }
                         state::write_atomic(&target, new.as_bytes())?;
                     }
-                    for h in &fh {
-                        let edited = state.hunks.get(&h.id).and_then(|r| r.edited.clone());
-                        state.decide(&h.id, &h.item, &h.file, &h.summary, Decision::Applied);
-                        if let Some(r) = state.hunks.get_mut(&h.id) {
-                            r.edited = edited;
-                        }
-                    }
-                    state.save(&self.state_path)?;
                     done.hunks += fh.len();
                     written.insert(f.to_string());
                 }
@@ -767,15 +884,155 @@ impl Session {
                     .recipe
                     .phase(phase)
                     .ok_or_else(|| unknown_phase(&self.recipe, phase))?;
-                let msg = commit_message(&self.recipe, ph, &items_done, &state, pair);
-                let oid = crate::git::commit_files(&self.repo, &done.files, &msg)?;
-                state.commits.insert(phase.to_string(), oid.to_string());
+                let msg = commit_message(&self.recipe, ph, &state, pair);
+                let oid = match crate::git::commit_files(&self.repo, &done.files, &msg)? {
+                    Some(oid) => Some(oid),
+                    // Already committed by an interrupted run: find that commit.
+                    None => crate::git::phase_commits(&self.repo)?
+                        .into_iter()
+                        .find(|c| c.phase.as_deref() == Some(phase))
+                        .map(|c| c.oid),
+                };
+                if let Some(oid) = oid {
+                    state.commits.insert(phase.to_string(), oid.to_string());
+                    done.commit = Some(oid.to_string());
+                }
+                state.inflight.retain(|_, (ph, _)| ph != phase);
                 state.save(&self.state_path)?;
-                done.commit = Some(oid.to_string());
             }
             report.phases.push(done);
         }
+        drop(lock);
         Ok(report)
+    }
+
+    /// Take the repository lock (re-entrant within one process).
+    pub fn lock(&self) -> Result<state::Lock> {
+        state::Lock::acquire(&crate::git::tool_dir(&self.repo).join("lock"))
+    }
+
+    /// SHA-256 of a work-tree file, or [`DELETED`] when it does not exist.
+    fn content_hash(&self, rel: &str) -> String {
+        match std::fs::read(self.root.join(rel)) {
+            Ok(b) => state::sha256_hex(&b),
+            Err(_) => DELETED.to_string(),
+        }
+    }
+
+    /// Revert a phase's commit with a new commit and mark its items pending.
+    pub fn rollback_phase(&self, phase: &str) -> Result<git2::Oid> {
+        let ph = self
+            .recipe
+            .phase(phase)
+            .ok_or_else(|| unknown_phase(&self.recipe, phase))?
+            .clone();
+        let _lock = self.lock()?;
+        crate::git::check_ready(&self.repo)?;
+        let dirty = crate::git::dirty_files(&self.repo)?;
+        if !dirty.is_empty() {
+            return Err(Error::Refused(format!(
+                "uncommitted changes ({}) would be lost or mixed into the rollback; commit or stash them first",
+                dirty.join(", ")
+            )));
+        }
+        let (mut state, _) = self.load_state()?;
+        let oid = match state.commits.get(phase) {
+            Some(c) => git2::Oid::from_str(c)?,
+            None => {
+                return Err(Error::Usage(format!(
+                    "phase `{phase}` has no commit to roll back"
+                )))
+            }
+        };
+        let subject = self.recipe.commit_subject(&ph);
+        let msg = format!(
+            "revert: {subject}\n\nThis reverts commit {oid}: the {} phase is pending again.\n\nMigration-Rollback: {phase}\n",
+            ph.title
+        );
+        let new = crate::git::revert(&self.repo, oid, &msg)?;
+        let items: BTreeSet<String> = self.recipe.items_of(phase).map(|i| i.id.clone()).collect();
+        state.items.retain(|k, _| !items.contains(k));
+        state.hunks.retain(|_, r| !items.contains(&r.item));
+        state.commits.remove(phase);
+        state.save(&self.state_path)?;
+        Ok(new)
+    }
+
+    /// Reset the migration branch to the base (tag or recorded commit),
+    /// dropping every phase commit, and start a fresh state.
+    pub fn rollback_all(&self) -> Result<git2::Oid> {
+        let _lock = self.lock()?;
+        crate::git::check_ready(&self.repo)?;
+        let dirty = crate::git::dirty_files(&self.repo)?;
+        if !dirty.is_empty() {
+            return Err(Error::Refused(format!(
+                "uncommitted changes ({}) would be lost; commit or stash them first",
+                dirty.join(", ")
+            )));
+        }
+        if crate::git::current_branch(&self.repo).as_deref()
+            != Some(self.recipe.meta.branch.as_str())
+        {
+            return Err(Error::Refused(format!(
+                "rollback --all resets {}; check it out first",
+                self.recipe.meta.branch
+            )));
+        }
+        let (state, _) = self.load_state()?;
+        let base = match self
+            .repo
+            .refname_to_id(&format!("refs/tags/{}", self.recipe.meta.base_tag))
+        {
+            Ok(t) => self.repo.find_object(t, None)?.peel_to_commit()?.id(),
+            Err(_) => match &state.base_commit {
+                Some(b) => git2::Oid::from_str(b)?,
+                None => {
+                    return Err(Error::Usage(
+                        "no base tag or recorded base commit to reset to".into(),
+                    ))
+                }
+            },
+        };
+        crate::git::reset_hard(&self.repo, base)?;
+        let mut fresh = State::new(self.recipe_ref(), &self.recipe.settings.suite);
+        fresh.base_commit = Some(base.to_string());
+        fresh.save(&self.state_path)?;
+        Ok(base)
+    }
+}
+
+fn has_git_locks(repo: &git2::Repository) -> bool {
+    fn walk(dir: &Path) -> bool {
+        std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.flatten().any(|e| {
+                    let p = e.path();
+                    if p.is_dir() {
+                        walk(&p)
+                    } else {
+                        p.extension().is_some_and(|x| x == "lock")
+                    }
+                })
+            })
+            .unwrap_or(false)
+    }
+    let p = repo.path();
+    ["index.lock", "HEAD.lock"]
+        .iter()
+        .any(|f| p.join(f).exists())
+        || walk(&p.join("refs"))
+}
+
+/// Mark hunks applied (keeping an operator's edited text). Saved together
+/// with the write's intent, before the write: a run killed in between
+/// re-proposes the same hunks, whose ids and summaries are the same.
+fn record_applied(state: &mut State, hunks: &[&crate::plan::Hunk]) {
+    for h in hunks {
+        let edited = state.hunks.get(&h.id).and_then(|r| r.edited.clone());
+        state.decide(&h.id, &h.item, &h.file, &h.summary, Decision::Applied);
+        if let Some(r) = state.hunks.get_mut(&h.id) {
+            r.edited = edited;
+        }
     }
 }
 
@@ -795,7 +1052,6 @@ fn unknown_phase(recipe: &Recipe, p: &str) -> Error {
 pub fn commit_message(
     recipe: &Recipe,
     phase: &crate::recipe::Phase,
-    items_done: &[String],
     state: &State,
     pair: Option<&str>,
 ) -> String {
@@ -818,7 +1074,6 @@ pub fn commit_message(
             listed.push(it.id.clone());
         }
     }
-    let _ = items_done;
     msg.push_str(&format!("\nMigration-Phase: {}\n", phase.id));
     msg.push_str(&format!("Migration-Items: {}\n", listed.join(", ")));
     msg.push_str(&format!(

@@ -109,6 +109,11 @@ pub struct State {
     /// Phase id → commit id of its commit on the migration branch.
     #[serde(default)]
     pub commits: BTreeMap<String, String>,
+    /// Files written but not yet committed: path → (phase, SHA-256 of the
+    /// content written). Recorded *before* each write, so a run killed at
+    /// any point can tell its own writes from an operator's edits.
+    #[serde(default)]
+    pub inflight: BTreeMap<String, (String, String)>,
 }
 
 pub fn now() -> u64 {
@@ -150,6 +155,7 @@ impl State {
             items: BTreeMap::new(),
             hunks: BTreeMap::new(),
             commits: BTreeMap::new(),
+            inflight: BTreeMap::new(),
         }
     }
 
@@ -238,6 +244,20 @@ impl State {
     }
 }
 
+/// Prefix of the temp files `write_atomic` creates beside their target.
+pub const TEMP_PREFIX: &str = ".charon-tui-tmp-";
+
+/// Remove temp files a killed run left in `dir`.
+pub fn remove_stale_temps(dir: &Path) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
 /// Write `bytes` to `path` atomically, keeping the target's permissions.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
@@ -245,7 +265,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or_else(|| Path::new("."));
     let mut tmp = tempfile::Builder::new()
-        .prefix(".charon-tui-")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
@@ -321,5 +341,167 @@ mod tests {
             std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
             0o755
         );
+    }
+}
+
+/// Who holds the repository's lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    pub pid: u32,
+    pub host: String,
+    pub user: String,
+    pub started: u64,
+}
+
+impl std::fmt::Display for LockInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pid {} ({}@{}, since unix time {})",
+            self.pid, self.user, self.host, self.started
+        )
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown-host".into())
+}
+
+fn pid_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// An exclusive lock on a repository's charon-tui state (a file created with
+/// O_EXCL). Released when dropped.
+#[derive(Debug)]
+pub struct Lock {
+    path: PathBuf,
+    /// Set when a stale lock (its process gone) was taken over.
+    pub took_over: Option<LockInfo>,
+    /// False when this process already held the lock (re-entrant use).
+    owned: bool,
+}
+
+impl Lock {
+    pub fn acquire(path: &Path) -> Result<Lock> {
+        let dir = path.parent().unwrap_or_else(|| Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let me = LockInfo {
+            pid: std::process::id(),
+            host: hostname(),
+            user: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+            started: now(),
+        };
+        let mut took_over = None;
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+            {
+                Ok(mut f) => {
+                    let json = serde_json::to_vec(&me).unwrap_or_default();
+                    f.write_all(&json).map_err(|e| Error::io(path, e))?;
+                    let _ = f.sync_all();
+                    return Ok(Lock {
+                        path: path.to_path_buf(),
+                        took_over,
+                        owned: true,
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder: Option<LockInfo> = std::fs::read(path)
+                        .ok()
+                        .and_then(|b| serde_json::from_slice(&b).ok());
+                    match holder {
+                        Some(h) if h.host == me.host && h.pid == me.pid => {
+                            return Ok(Lock { path: path.to_path_buf(), took_over: None, owned: false });
+                        }
+                        Some(h) if h.host == me.host && !pid_alive(h.pid) => {
+                            // Stale: its process is gone. Take it over.
+                            std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+                            took_over = Some(h);
+                        }
+                        Some(h) => {
+                            return Err(Error::Refused(format!(
+                                "another charon-tui holds the lock on this repository: {h}; wait for it to finish (lock file {})",
+                                path.display()
+                            )))
+                        }
+                        None => {
+                            // Unreadable: a crash while writing it. Take it over.
+                            std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+                        }
+                    }
+                }
+                Err(e) => return Err(Error::io(path, e)),
+            }
+        }
+        Err(Error::Refused(format!(
+            "could not take the lock {}",
+            path.display()
+        )))
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
+        let mine = std::fs::read(&self.path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<LockInfo>(&b).ok())
+            .is_some_and(|h| h.pid == std::process::id());
+        if mine {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// SHA-256 of bytes, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+
+    #[test]
+    fn second_lock_is_refused_and_stale_one_taken_over() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("lock");
+        let l = Lock::acquire(&p).unwrap();
+        // Re-entrant in the same process; the inner guard does not release it.
+        drop(Lock::acquire(&p).unwrap());
+        assert!(p.exists());
+        let other = LockInfo {
+            pid: 1,
+            host: hostname(),
+            user: "init".into(),
+            started: 1,
+        };
+        drop(l);
+        assert!(!p.exists());
+        std::fs::write(&p, serde_json::to_vec(&other).unwrap()).unwrap();
+        let e = Lock::acquire(&p).unwrap_err();
+        assert!(e.to_string().contains("pid 1 (init@"), "{e}");
+        assert_eq!(e.exit_code(), crate::error::EXIT_REFUSED);
+        std::fs::remove_file(&p).unwrap();
+        assert!(!p.exists());
+        let stale = LockInfo {
+            pid: 4_000_000,
+            host: hostname(),
+            user: "x".into(),
+            started: 1,
+        };
+        std::fs::write(&p, serde_json::to_vec(&stale).unwrap()).unwrap();
+        let l = Lock::acquire(&p).unwrap();
+        assert_eq!(l.took_over.as_ref().map(|h| h.pid), Some(4_000_000));
     }
 }

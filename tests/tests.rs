@@ -6,5 +6,6 @@ mod cli;
 mod dockerfile_fixtures;
 mod dockerfile_phase;
 mod full_migration;
+mod git_state;
 mod other_fixtures;
 mod tui_e2e;

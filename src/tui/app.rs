@@ -133,10 +133,13 @@ pub struct App {
     pub lines_for: Option<String>,
     /// Height of the diff view at the last draw (for paging).
     pub page: usize,
+    /// Held for the whole session: a second instance is refused.
+    _lock: charon::state::Lock,
 }
 
 impl App {
     pub fn new(session: Session, pair: Option<String>) -> charon::Result<App> {
+        let lock = session.lock()?;
         let (state, warn) = session.load_state()?;
         let plan = session.plan()?;
         let mut app = App {
@@ -158,6 +161,7 @@ impl App {
             lines: Vec::new(),
             lines_for: None,
             page: 20,
+            _lock: lock,
         };
         // Start on the first item with something to review.
         app.rebuild_rows();
@@ -618,7 +622,6 @@ impl App {
         let message = charon::session::commit_message(
             &self.session.recipe,
             &phase,
-            &[],
             &preview,
             self.pair.as_deref(),
         );
