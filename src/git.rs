@@ -199,7 +199,7 @@ pub fn remove_stale_git_locks(repo: &Repository, since: u64) -> Vec<PathBuf> {
                 }
                 continue;
             }
-            if !p.extension().is_some_and(|x| x == "lock") {
+            if p.extension().is_none_or(|x| x != "lock") {
                 continue;
             }
             let Ok(m) = meta.modified() else { continue };
