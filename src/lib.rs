@@ -12,6 +12,8 @@ pub mod error;
 pub mod recipe;
 
 pub use error::{Error, Result};
+pub mod check;
+pub mod command;
 pub mod demo;
 pub mod git;
 pub mod plan;

@@ -76,7 +76,15 @@ enum Command {
     Run {
         /// Item id (see `status`).
         item: String,
+        /// End the command (and everything it started) after this many seconds.
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+        /// Run commands from a --recipe that lives inside the repository (they are arbitrary code).
+        #[arg(long)]
+        trust_recipe: bool,
     },
+    /// Run the migrated stages in a Debian root filesystem (debootstrap + chroot).
+    Verify,
     /// Revert a phase's commit, or reset the branch to the base tag.
     Rollback {
         /// Revert this phase's commit with a new commit; its items become pending.
@@ -326,10 +334,98 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { .. } | Command::Run { .. } => {
+        Command::Check { format } => {
+            let s = Session::open(&cli.repo, recipe, cli.state.clone())?;
+            let report = charon::check::run(&s)?;
+            match format {
+                CheckFormat::Text => {
+                    use std::io::IsTerminal;
+                    let color = std::io::stdout().is_terminal()
+                        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+                    out(&charon::check::text(&report, color))?
+                }
+                CheckFormat::Json => out(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&charon::check::json(&report))?
+                ))?,
+                CheckFormat::Sarif => out(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&charon::check::sarif(&report))?
+                ))?,
+            }
+            Ok(if report.findings.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Run {
+            item,
+            timeout,
+            trust_recipe,
+        } => {
+            let s = Session::open(&cli.repo, recipe, cli.state.clone())?;
+            if let Some(r) = &cli.recipe {
+                let inside = r
+                    .canonicalize()
+                    .ok()
+                    .is_some_and(|r| r.starts_with(&s.root));
+                if inside && !trust_recipe {
+                    return Err(Error::Refused(format!(
+                        "{} lives inside the repository and its commands are arbitrary code: pass --trust-recipe to run them",
+                        r.display()
+                    ))
+                    .into());
+                }
+            }
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))?;
+            }
+            let mut echo = |l: &str| println!("{l}");
+            let outcome = s.run_item(
+                item,
+                timeout.map(std::time::Duration::from_secs),
+                &stop,
+                &mut echo,
+            )?;
+            use charon::command::Outcome;
+            match outcome {
+                Outcome::Blocked { program, hint } => {
+                    eprintln!("{item}: blocked: {program} not found; {hint}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Outcome::Finished {
+                    code,
+                    duration,
+                    log,
+                } => {
+                    eprintln!(
+                        "{item}: exit {} in {:.1} s; log {}",
+                        code.map(|c| c.to_string())
+                            .unwrap_or_else(|| "signal".into()),
+                        duration.as_secs_f64(),
+                        log.display()
+                    );
+                    Ok(if code == Some(0) {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    })
+                }
+                Outcome::Stopped { reason, log, .. } => {
+                    eprintln!(
+                        "{item}: {reason}; the whole process group was ended; log {}",
+                        log.display()
+                    );
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Verify => {
             let _ = Session::open(&cli.repo, recipe, cli.state.clone())?;
             Err(Error::Usage(
-                "this subcommand is declared but not implemented in this build yet".into(),
+                "verify (debootstrap + chroot pre-flight) is not in this build yet".into(),
             )
             .into())
         }

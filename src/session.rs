@@ -906,6 +906,82 @@ impl Session {
         Ok(report)
     }
 
+    /// Run a command item and record its outcome in the state: done (exit 0),
+    /// failed (with its exit code), or blocked (a program is missing).
+    pub fn run_item(
+        &self,
+        id: &str,
+        timeout: Option<std::time::Duration>,
+        stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+        echo: &mut dyn FnMut(&str),
+    ) -> Result<crate::command::Outcome> {
+        let item = self
+            .recipe
+            .item(id)
+            .ok_or_else(|| Error::Usage(format!("unknown item `{id}` (see `charon-tui status`)")))?
+            .clone();
+        if item.kind != ItemKind::Command {
+            return Err(Error::Usage(format!(
+                "`{id}` is a {} item, not a command item",
+                item.kind.as_str()
+            )));
+        }
+        let _lock = self.lock()?;
+        let logs = crate::git::tool_dir(&self.repo).join("logs");
+        let outcome = crate::command::run(&item, &self.root, &logs, timeout, stop, echo)?;
+        let (mut state, _) = self.load_state()?;
+        use crate::command::Outcome;
+        let (status, note, rec) = match &outcome {
+            Outcome::Blocked { program, hint } => (
+                ItemStatus::Blocked,
+                format!("blocked: {program} not found ({hint})"),
+                None,
+            ),
+            Outcome::Finished {
+                code,
+                duration,
+                log,
+            } => (
+                if *code == Some(0) {
+                    ItemStatus::Done
+                } else {
+                    ItemStatus::Failed
+                },
+                match code {
+                    Some(0) => "passed".to_string(),
+                    Some(c) => format!("failed with exit code {c}"),
+                    None => "killed by a signal".to_string(),
+                },
+                Some(state::CommandRecord {
+                    exit_code: *code,
+                    duration_ms: duration.as_millis() as u64,
+                    log: log.display().to_string(),
+                    at: state::now(),
+                }),
+            ),
+            Outcome::Stopped {
+                reason,
+                duration,
+                log,
+            } => (
+                ItemStatus::Failed,
+                format!("{reason}; every process it started was ended"),
+                Some(state::CommandRecord {
+                    exit_code: None,
+                    duration_ms: duration.as_millis() as u64,
+                    log: log.display().to_string(),
+                    at: state::now(),
+                }),
+            ),
+        };
+        state.set_item(id, status, Some(note));
+        if let (Some(r), Some(e)) = (rec, state.items.get_mut(id)) {
+            e.command = Some(r);
+        }
+        state.save(&self.state_path)?;
+        Ok(outcome)
+    }
+
     /// Take the repository lock (re-entrant within one process).
     pub fn lock(&self) -> Result<state::Lock> {
         state::Lock::acquire(&crate::git::tool_dir(&self.repo).join("lock"))

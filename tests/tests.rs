@@ -2,6 +2,7 @@
 
 mod util;
 
+mod check_run;
 mod cli;
 mod dockerfile_fixtures;
 mod dockerfile_phase;

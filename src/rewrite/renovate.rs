@@ -118,6 +118,35 @@ pub fn rewrite(path: &str, text: &str, args: &[ArgLine]) -> (Vec<Proposal>, Vec<
         &root
     };
     let tags = vec![format!("file={path}")];
+    // Patterns Renovate cannot compile (RE2) silently match nothing.
+    for key in ["customManagers", "regexManagers"] {
+        if let Some(Value::Array(ms)) = prop(obj, key).map(|p| &p.value) {
+            for m in &ms.elements {
+                let Value::Object(mo) = m else { continue };
+                if let Some(Value::Array(pats)) = prop(mo, "matchStrings").map(|p| &p.value) {
+                    for pat in &pats.elements {
+                        let Some(s) = pat.as_string_lit() else {
+                            continue;
+                        };
+                        if let Err(e) = regex::Regex::new(&s.value) {
+                            let first = e
+                                .to_string()
+                                .lines()
+                                .last()
+                                .unwrap_or("")
+                                .trim()
+                                .to_string();
+                            finds.push(Finding {
+                                rule: "renovate-manager",
+                                line: line_of(text, s.range.start),
+                                message: format!("matchStrings pattern `{}` does not compile as RE2 ({first}); Renovate will match nothing (a lost (?<currentValue>…) group name? NOTES §17)", s.value),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
     let Some(first) = obj.properties.first() else {
         return (props, finds);
     };

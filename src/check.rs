@@ -1,0 +1,361 @@
+//! The residual check: "is anything Alpine left, and will the Debian images
+//! work?". It walks the whole repository (the `ignore` crate: .gitignore
+//! respected, .git skipped, binary and > 8 MiB files reported as skipped),
+//! runs every rule on every file it understands, and reports each proposal
+//! (a rewrite exists) and each finding (left alone) with a stable rule id,
+//! severity, position, message and fix hint. Read-only.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::analyze::{line_of, line_start};
+use crate::rewrite::{self, Finding, Proposal};
+use crate::session::{is_dockerfile_name, Session};
+
+/// Rules that report migration work (documentation and bookkeeping rules do not).
+const SKIP: &[&str] = &["changelog", "archive-plan", "baseline-doc", "docs-mentions"];
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CheckFinding {
+    pub rule: String,
+    pub severity: &'static str,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub hint: String,
+    /// A rewrite for it exists in the recipe (`charon-tui plan` shows it).
+    pub rewrite: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub findings: Vec<CheckFinding>,
+    /// `path: reason` for files not read.
+    pub skipped: Vec<String>,
+    pub files_scanned: usize,
+}
+
+pub fn severity(rule: &str) -> &'static str {
+    match rule {
+        "base-image" | "apk-to-apt" | "xx-apk" | "busybox-users" | "su-exec" | "sh-su-exec"
+        | "sh-addgroup" | "sh-adduser" | "sh-wget" | "sh-apk" | "sh-ash" | "ash-shell"
+        | "compose-wget" | "needed-packages" | "compose-image" => "error",
+        "clang-wrapper" | "musl-loader" | "musl-asset" | "ci-caddy-digest" | "ci-apk-info"
+        | "ci-alpine-image" | "renovate-manager" => "warning",
+        _ => "note",
+    }
+}
+
+fn hint(rule: &str, rewrite: bool) -> String {
+    if rewrite {
+        format!("`charon-tui plan` proposes a rewrite (rule {rule}); review and apply it")
+    } else {
+        "no safe automatic rewrite: convert it by hand (see the message)".to_string()
+    }
+}
+
+fn column(text: &str, offset: usize) -> usize {
+    text[line_start(text, offset)..offset.min(text.len())]
+        .chars()
+        .count()
+        + 1
+}
+
+fn push(out: &mut Report, file: &str, text: &str, props: &[Proposal], finds: &[Finding]) {
+    for p in props {
+        if SKIP.contains(&p.rule) || p.alt.as_ref().is_some_and(|a| a.index > 0) {
+            continue;
+        }
+        let at = p.edits.iter().map(|e| e.start).min().unwrap_or(0);
+        let mut message = p.summary.clone();
+        if !p.flags.is_empty() {
+            message.push_str(&format!(" (check: {})", p.flags.join("; ")));
+        }
+        out.findings.push(CheckFinding {
+            rule: p.rule.to_string(),
+            severity: severity(p.rule),
+            file: file.to_string(),
+            line: line_of(text, at),
+            column: column(text, at),
+            message,
+            hint: hint(p.rule, true),
+            rewrite: true,
+        });
+    }
+    for f in finds {
+        if SKIP.contains(&f.rule) {
+            continue;
+        }
+        out.findings.push(CheckFinding {
+            rule: f.rule.to_string(),
+            severity: severity(f.rule),
+            file: file.to_string(),
+            line: f.line,
+            column: 1,
+            message: f.message.clone(),
+            hint: hint(f.rule, false),
+            rewrite: false,
+        });
+    }
+}
+
+fn is_script(name: &str, text: &str) -> bool {
+    name.ends_with(".sh")
+        || text.starts_with("#!/bin/sh")
+        || text.starts_with("#!/bin/bash")
+        || text.starts_with("#!/bin/ash")
+        || text.starts_with("#!/usr/bin/env sh")
+        || text.starts_with("#!/usr/bin/env bash")
+}
+
+/// Scan the repository.
+pub fn run(session: &Session) -> crate::Result<Report> {
+    let mut out = Report::default();
+    let plan = session.plan()?;
+    // Everything the plan proposes, and what it left alone.
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for h in &plan.hunks {
+        if SKIP.contains(&h.rule.as_str()) || h.alt.as_ref().is_some_and(|a| a.index > 0) {
+            continue;
+        }
+        seen.insert(h.file.clone());
+        let text = plan.originals.get(&h.file).cloned().unwrap_or_default();
+        let at = h.edits.iter().map(|e| e.start).min().unwrap_or(0);
+        let mut message = h.summary.clone();
+        if !h.flags.is_empty() {
+            message.push_str(&format!(" (check: {})", h.flags.join("; ")));
+        }
+        out.findings.push(CheckFinding {
+            rule: h.rule.clone(),
+            severity: severity(&h.rule),
+            file: h.file.clone(),
+            line: if h.edits.is_empty() {
+                h.line
+            } else {
+                line_of(&text, at)
+            },
+            column: column(&text, at),
+            message,
+            hint: hint(&h.rule, true),
+            rewrite: true,
+        });
+    }
+    for n in &plan.notes {
+        if SKIP.contains(&n.rule.as_str()) {
+            continue;
+        }
+        seen.insert(n.file.clone());
+        out.findings.push(CheckFinding {
+            rule: n.rule.clone(),
+            severity: severity(&n.rule),
+            file: n.file.clone(),
+            line: n.line,
+            column: 1,
+            message: n.message.clone(),
+            hint: hint(&n.rule, false),
+            rewrite: false,
+        });
+    }
+    for e in &plan.errors {
+        out.skipped.push(e.clone());
+    }
+    // Files the plan does not cover: every other script and compose image.
+    let walker = ignore::WalkBuilder::new(&session.root)
+        .hidden(false)
+        .git_ignore(true)
+        .parents(false)
+        .follow_links(false)
+        .filter_entry(|e| e.file_name() != ".git")
+        .build();
+    for entry in walker.flatten() {
+        let Some(ft) = entry.file_type() else {
+            continue;
+        };
+        if !ft.is_file() {
+            continue;
+        }
+        out.files_scanned += 1;
+        let rel = entry
+            .path()
+            .strip_prefix(&session.root)
+            .unwrap_or(entry.path())
+            .to_string_lossy()
+            .replace('\\', "/");
+        let name = entry.file_name().to_string_lossy().to_string();
+        let interesting = name.ends_with(".sh")
+            || rewrite::compose::is_compose_name(&name)
+            || !name.contains('.') && !is_dockerfile_name(&name);
+        if !interesting || seen.contains(&rel) {
+            continue;
+        }
+        let text = match session.read_text(&rel) {
+            Ok(t) => t,
+            Err(e) => {
+                if name.ends_with(".sh") || rewrite::compose::is_compose_name(&name) {
+                    out.skipped.push(e);
+                }
+                continue;
+            }
+        };
+        if rewrite::compose::is_compose_name(&name) {
+            compose_images(&mut out, &rel, &text, session);
+        } else if is_script(&name, &text) {
+            let (p, f) = rewrite::script::rewrite(&rel, &text, &session.recipe);
+            push(&mut out, &rel, &text, &p, &f);
+        }
+    }
+    // Compose files the plan covered may still name Alpine images.
+    for rel in seen.iter().filter(|f| {
+        rewrite::compose::is_compose_name(
+            Path::new(f)
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or(""),
+        )
+    }) {
+        if let Ok(text) = session.read_text(rel) {
+            compose_images(&mut out, rel, &text, session);
+        }
+    }
+    out.findings
+        .sort_by(|a, b| (&a.file, a.line, &a.rule).cmp(&(&b.file, b.line, &b.rule)));
+    out.findings.dedup();
+    Ok(out)
+}
+
+fn compose_images(out: &mut Report, rel: &str, text: &str, session: &Session) {
+    let Ok(root) = crate::analyze::yaml::parse(text) else {
+        return;
+    };
+    let Some(services) = root.get("services") else {
+        return;
+    };
+    for (name, svc) in services.entries() {
+        let Some(img) = svc.get("image").and_then(|i| i.as_scalar()) else {
+            continue;
+        };
+        if let Some(rewrite::dockerfile::ImageVerdict::Map(m)) =
+            rewrite::dockerfile::map_image_ref(&session.recipe, &img.value)
+        {
+            out.findings.push(CheckFinding {
+                rule: "compose-image".into(),
+                severity: "warning",
+                file: rel.to_string(),
+                line: line_of(text, img.start),
+                column: column(text, img.start),
+                message: format!("service {} runs the Alpine image {} (Debian counterpart: {})", name.value, img.value, m.to),
+                hint: "sidecar images are not part of this project's images; switch them if you want no Alpine at all".into(),
+                rewrite: false,
+            });
+        }
+    }
+}
+
+/// Text grouped by file.
+pub fn text(r: &Report, color: bool) -> String {
+    let (red, yellow, dim, reset) = if color {
+        ("\x1b[31m", "\x1b[33m", "\x1b[2m", "\x1b[0m")
+    } else {
+        ("", "", "", "")
+    };
+    let mut out = String::new();
+    let mut file = "";
+    for f in &r.findings {
+        if f.file != file {
+            file = &f.file;
+            out.push_str(&format!("\n{file}\n"));
+        }
+        let c = if f.severity == "error" { red } else { yellow };
+        out.push_str(&format!(
+            "  {}:{} {c}{}{reset} [{}] {}{}\n    {dim}{}{reset}\n",
+            f.line,
+            f.column,
+            f.severity,
+            f.rule,
+            f.message,
+            if f.rewrite {
+                " (rewrite available)"
+            } else {
+                ""
+            },
+            f.hint
+        ));
+    }
+    for s in &r.skipped {
+        out.push_str(&format!("skipped: {s}\n"));
+    }
+    let errors = r.findings.iter().filter(|f| f.severity == "error").count();
+    out.push_str(&format!(
+        "\n{} finding(s) ({errors} error(s)) in {} file(s) scanned\n",
+        r.findings.len(),
+        r.files_scanned
+    ));
+    out
+}
+
+/// JSON (schema in docs/CHECK.md).
+pub fn json(r: &Report) -> serde_json::Value {
+    serde_json::json!({
+        "schema": "charon-tui/check/v1",
+        "files_scanned": r.files_scanned,
+        "findings": r.findings,
+        "skipped": r.skipped,
+    })
+}
+
+/// SARIF 2.1.0 for code-scanning upload.
+pub fn sarif(r: &Report) -> serde_json::Value {
+    let rules: BTreeSet<&str> = r.findings.iter().map(|f| f.rule.as_str()).collect();
+    let rules: Vec<serde_json::Value> = rules
+        .iter()
+        .map(|id| {
+            serde_json::json!({
+                "id": id,
+                "shortDescription": {"text": format!("charon-tui rule {id}")},
+                "defaultConfiguration": {"level": sarif_level(severity(id))},
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = r
+        .findings
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "ruleId": f.rule,
+                "level": sarif_level(f.severity),
+                "message": {"text": format!("{} — {}", f.message, f.hint)},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": f.file},
+                        "region": {"startLine": f.line.max(1), "startColumn": f.column.max(1)}
+                    }
+                }],
+                "properties": {"rewriteAvailable": f.rewrite}
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "charon-tui",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/wikid82/charon",
+                "rules": rules
+            }},
+            "results": results
+        }]
+    })
+}
+
+fn sarif_level(sev: &str) -> &'static str {
+    match sev {
+        "error" => "error",
+        "warning" => "warning",
+        _ => "note",
+    }
+}
