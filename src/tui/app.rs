@@ -4,6 +4,10 @@
 //! Nothing here draws.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::Arc;
+use std::time::Instant;
 
 use charon::plan::{hunk_lines, DiffLine, Hunk, Plan};
 use charon::recipe::ItemKind;
@@ -45,6 +49,32 @@ pub enum Action {
         text: Option<String>,
     },
     Resize,
+    /// Stop the running command item.
+    CancelRun,
+}
+
+/// What the command thread reports.
+#[derive(Debug)]
+pub enum RunMsg {
+    Line(String),
+    Done(Result<String, String>),
+}
+
+/// A command item running in the background.
+pub struct Running {
+    pub item: String,
+    pub lines: Vec<String>,
+    pub started: Instant,
+    pub stop: Arc<AtomicBool>,
+    rx: Receiver<RunMsg>,
+}
+
+/// The last finished run, shown in the command pane.
+#[derive(Debug, Clone)]
+pub struct LastRun {
+    pub item: String,
+    pub lines: Vec<String>,
+    pub outcome: String,
 }
 
 impl Action {
@@ -72,6 +102,7 @@ impl Action {
             "note" => Action::Note,
             "help" => Action::Help,
             "quit" => Action::Quit,
+            "cancel" => Action::CancelRun,
             _ => return None,
         })
     }
@@ -133,6 +164,8 @@ pub struct App {
     pub lines_for: Option<String>,
     /// Height of the diff view at the last draw (for paging).
     pub page: usize,
+    pub running: Option<Running>,
+    pub last_run: Option<LastRun>,
     /// Held for the whole session: a second instance is refused.
     _lock: charon::state::Lock,
 }
@@ -161,6 +194,8 @@ impl App {
             lines: Vec::new(),
             lines_for: None,
             page: 20,
+            running: None,
+            last_run: None,
             _lock: lock,
         };
         // Start on the first item with something to review.
@@ -377,7 +412,12 @@ impl App {
         }
         self.message = None;
         match action {
-            Action::Quit => self.quit = true,
+            Action::Quit => {
+                if let Some(r) = &self.running {
+                    r.stop.store(true, Ordering::Relaxed);
+                }
+                self.quit = true;
+            }
             Action::Help => self.mode = Mode::Help,
             Action::Down | Action::Up => {
                 if self.focus == Focus::Hunk {
@@ -552,15 +592,29 @@ impl App {
                 _ => self.message = Some("editor closed without changes; nothing changed".into()),
             },
             Action::Commit => self.prepare_commit(),
-            Action::Run => {
-                self.message = Some(match self.current_item().map(|i| &self.session.recipe.items[i]) {
-                    Some(it) if it.kind == ItemKind::Command => format!(
-                        "running command items comes with `charon-tui run` (not in this build); run it yourself: {}",
-                        it.command.as_deref().unwrap_or("")
-                    ),
-                    _ => "r runs command items; select one in the Testing phase".into(),
-                });
-            }
+            Action::Run => match self
+                .current_item()
+                .map(|i| self.session.recipe.items[i].clone())
+            {
+                Some(it) if it.kind == ItemKind::Command => {
+                    if self.running.is_some() {
+                        self.message = Some("a command is already running (x cancels it)".into());
+                    } else {
+                        self.start_run(&it.id);
+                    }
+                }
+                _ => {
+                    self.message =
+                        Some("r runs command items; select one in the Testing phase".into())
+                }
+            },
+            Action::CancelRun => match &self.running {
+                Some(r) => {
+                    r.stop.store(true, Ordering::Relaxed);
+                    self.message = Some("cancelling: ending the command's process group".into());
+                }
+                None => self.message = Some("no command is running".into()),
+            },
             Action::Note => {
                 if let Some(i) = self.current_item() {
                     self.mode = Mode::Note {
@@ -576,6 +630,80 @@ impl App {
             | Action::Resize => {}
         }
         None
+    }
+
+    /// Start a command item in a background thread (its own session on
+    /// the same repository; the lock is re-entrant within this process).
+    pub fn start_run(&mut self, id: &str) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let root = self.session.root.clone();
+        let recipe = self.session.recipe.clone();
+        let state_path = self.session.state_path.clone();
+        let item = id.to_string();
+        let stop2 = Arc::clone(&stop);
+        self.save();
+        std::thread::spawn(move || {
+            let done = match Session::open(&root, recipe, Some(state_path)) {
+                Ok(s) => {
+                    let txl = tx.clone();
+                    let mut echo = move |l: &str| {
+                        let _ = txl.send(RunMsg::Line(l.to_string()));
+                    };
+                    s.run_item(&item, None, &stop2, &mut echo)
+                        .map(|o| describe(&o))
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = tx.send(RunMsg::Done(done));
+        });
+        self.running = Some(Running {
+            item: id.to_string(),
+            lines: Vec::new(),
+            started: Instant::now(),
+            stop,
+            rx,
+        });
+        self.message = Some(format!("running {id} (x cancels)"));
+    }
+
+    /// Take what the command thread reported. True when anything changed.
+    pub fn poll_run(&mut self) -> bool {
+        let Some(r) = &mut self.running else {
+            return false;
+        };
+        let mut changed = false;
+        loop {
+            match r.rx.try_recv() {
+                Ok(RunMsg::Line(l)) => {
+                    r.lines.push(l);
+                    changed = true;
+                }
+                Ok(RunMsg::Done(res)) => {
+                    let outcome = match res {
+                        Ok(s) => s,
+                        Err(e) => format!("error: {e}"),
+                    };
+                    let lines = std::mem::take(&mut r.lines);
+                    let item = r.item.clone();
+                    self.running = None;
+                    self.message = Some(format!("{item}: {outcome}"));
+                    self.last_run = Some(LastRun {
+                        item,
+                        lines,
+                        outcome,
+                    });
+                    self.reload();
+                    return true;
+                }
+                Err(TryRecvError::Empty) => return changed,
+                Err(TryRecvError::Disconnected) => {
+                    self.running = None;
+                    return true;
+                }
+            }
+        }
     }
 
     fn no_hunk_message(&self) -> String {
@@ -735,4 +863,26 @@ impl App {
 
 pub fn fmt_secs(s: u64) -> String {
     format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+}
+
+fn describe(o: &charon::command::Outcome) -> String {
+    use charon::command::Outcome;
+    match o {
+        Outcome::Finished {
+            code: Some(0),
+            duration,
+            ..
+        } => format!("passed in {:.1} s", duration.as_secs_f64()),
+        Outcome::Finished {
+            code: Some(c),
+            duration,
+            ..
+        } => format!(
+            "failed with exit code {c} in {:.1} s",
+            duration.as_secs_f64()
+        ),
+        Outcome::Finished { code: None, .. } => "killed by a signal".into(),
+        Outcome::Blocked { program, hint } => format!("blocked: {program} not found ({hint})"),
+        Outcome::Stopped { reason, .. } => format!("{reason}; its process group was ended"),
+    }
 }

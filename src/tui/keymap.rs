@@ -30,6 +30,7 @@ pub const COMMANDS: &[&str] = &[
     "toggle",
     "commit",
     "run",
+    "cancel",
     "note",
     "help",
     "quit",

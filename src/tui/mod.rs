@@ -59,8 +59,10 @@ pub fn run(session: charon::session::Session, pair: Option<String>) -> anyhow::R
     let mut terminal = ratatui::try_init()?;
     let result = (|| -> anyhow::Result<()> {
         while !app.quit && !term_flag.load(Ordering::Relaxed) {
+            app.poll_run();
             terminal.draw(|f| ui::draw(f, &mut app, &keys, &theme))?;
-            if !event::poll(Duration::from_millis(250))? {
+            let tick = if app.running.is_some() { 100 } else { 250 };
+            if !event::poll(Duration::from_millis(tick))? {
                 continue;
             }
             let action = match event::read()? {
@@ -80,6 +82,16 @@ pub fn run(session: charon::session::Session, pair: Option<String>) -> anyhow::R
         Ok(())
     })();
     ratatui::restore();
+    // A command still running is ended with the session.
+    if let Some(r) = &app.running {
+        r.stop.store(true, Ordering::Relaxed);
+        for _ in 0..20 {
+            if !app.poll_run() && app.running.is_none() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
     result
 }
 

@@ -295,3 +295,59 @@ fn large_diffs_render_only_what_is_visible() {
         render(&mut a, w, hgt);
     }
 }
+
+#[test]
+fn run_streams_output_records_the_outcome_and_cancels() {
+    let fx = fixture();
+    let extra = "[[items]]\nid = \"docs.t-echo\"\nphase = \"docs\"\ntitle = \"echo\"\nkind = \"command\"\ncommand = \"echo hello from the item; exit 4\"\nprograms = [\"sh\"]\n\n[[items]]\nid = \"docs.t-slow\"\nphase = \"docs\"\ntitle = \"slow\"\nkind = \"command\"\ncommand = \"echo started; sleep 43\"\nprograms = [\"sleep\"]\n";
+    let text = charon::recipe::EMBEDDED.replacen(
+        "# --------------------------------------------------------------- post-migration",
+        &format!("{extra}\n# --------------------------------------------------------------- post-migration"),
+        1,
+    );
+    let recipe = charon::recipe::Recipe::parse(&text, "test.toml").unwrap();
+    let s = charon::session::Session::open(&fx.repo, recipe, None).unwrap();
+    let mut a = App::new(s, None).unwrap();
+    let wait = |a: &mut App| {
+        for _ in 0..200 {
+            a.poll_run();
+            if a.running.is_none() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        panic!("command did not finish");
+    };
+    goto(&mut a, "docs.t-echo");
+    a.update(Action::Run);
+    assert!(a.running.is_some());
+    wait(&mut a);
+    let last = a.last_run.clone().unwrap();
+    assert_eq!(last.lines, ["hello from the item"]);
+    assert!(last.outcome.contains("exit code 4"), "{}", last.outcome);
+    assert_eq!(a.item_status(a.current_item().unwrap()), "failed");
+    let screen = render(&mut a, 120, 32);
+    assert!(
+        screen.contains("│ hello from the item") && screen.contains("exit code 4"),
+        "{screen}"
+    );
+    // Cancel a long one: the whole process group ends.
+    goto(&mut a, "docs.t-slow");
+    a.update(Action::Run);
+    for _ in 0..100 {
+        a.poll_run();
+        if a.running.as_ref().is_some_and(|r| !r.lines.is_empty()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(render(&mut a, 120, 32).contains("running…"));
+    a.update(Action::CancelRun);
+    wait(&mut a);
+    assert!(a.last_run.as_ref().unwrap().outcome.contains("interrupted"));
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", "sleep 43"])
+        .output()
+        .unwrap();
+    assert!(left.stdout.is_empty());
+}

@@ -342,6 +342,29 @@ fn command_pane(f: &mut Frame, app: &App, it: &charon::recipe::Item, area: Rect,
                 it.command.as_deref().unwrap_or("")
             )));
             lines.push(Line::from(format!("needs: {}", it.programs.join(", "))));
+            let inner = area.height.saturating_sub(8) as usize;
+            let live = app.running.as_ref().filter(|r| r.item == it.id);
+            let last = app.last_run.as_ref().filter(|r| r.item == it.id);
+            if let Some(r) = live {
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        "running… {:.1} s (x cancels)",
+                        r.started.elapsed().as_secs_f64()
+                    ),
+                    theme.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+                )));
+                for l in r.lines.iter().skip(r.lines.len().saturating_sub(inner)) {
+                    lines.push(Line::from(format!("│ {l}")));
+                }
+            } else if let Some(r) = last {
+                lines.push(Line::from(Span::styled(
+                    r.outcome.clone(),
+                    Style::default().add_modifier(Modifier::BOLD),
+                )));
+                for l in r.lines.iter().skip(r.lines.len().saturating_sub(inner)) {
+                    lines.push(Line::from(format!("│ {l}")));
+                }
+            }
             match rec.and_then(|r| r.command.as_ref()) {
                 Some(c) => {
                     let st = if c.exit_code == Some(0) {
@@ -448,6 +471,8 @@ fn key_bar(f: &mut Frame, app: &App, keys: &Keymap, area: Rect, _theme: &Theme) 
                 v.push(format!("{} item", k("accept-item")));
                 v.push(format!("{} undo", k("undo")));
                 v.push(format!("{}/{} scroll", k("scroll-down"), k("scroll-up")));
+            } else if app.running.is_some() {
+                v.push(format!("{} cancel run", k("cancel")));
             } else {
                 v.push(format!("{} note", k("note")));
                 v.push(format!("{} run", k("run")));
@@ -496,7 +521,8 @@ fn help(f: &mut Frame, keys: &Keymap, area: Rect) {
         ("switch-pane", "switch pane"),
         ("toggle", "collapse / expand a phase"),
         ("commit", "commit the phase's accepted hunks"),
-        ("run", "run a command item"),
+        ("run", "run a command item (output streams into its pane)"),
+        ("cancel", "cancel the running command"),
         ("note", "note; marks manual items done, starts timers"),
         ("quit", "quit (state is already saved)"),
     ] {
