@@ -89,6 +89,15 @@ impl Command {
         }
     }
 
+    /// Where the word before `w` ends (the command name for the first
+    /// argument): deleting `end_before(w)..w.end` removes `w` with its blank.
+    pub fn end_before(&self, w: &Word) -> usize {
+        match self.args.iter().position(|a| a.start == w.start) {
+            Some(0) | None => self.name.end,
+            Some(i) => self.args[i - 1].end,
+        }
+    }
+
     /// The command name without a directory (`/sbin/su-exec` → `su-exec`).
     pub fn base_name(&self) -> &str {
         let n = self.name.text();

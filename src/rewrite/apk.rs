@@ -258,16 +258,7 @@ impl Pass<'_> {
     /// first word), so no double spaces or dangling continuations remain.
     fn word_deletion(&self, cmd: &Command, pkgs: &[&Word], k: usize) -> Edit {
         let w = pkgs[k];
-        let pos = cmd
-            .args
-            .iter()
-            .position(|a| a.start == w.start)
-            .unwrap_or(0);
-        let prev_end = if pos == 0 {
-            cmd.name.end
-        } else {
-            cmd.args[pos - 1].end
-        };
+        let prev_end = cmd.end_before(w);
         if k == 0 {
             if let Some(next) = pkgs.get(1) {
                 return Edit::delete(w.start, next.start);
@@ -293,17 +284,7 @@ impl Pass<'_> {
         self.edits.push(Edit::new(cmd.name.start, lead_end, prefix));
         // Options written after the packages are deleted.
         for w in parsed.structure.iter().filter(|w| w.start > first_pkg) {
-            let pos = cmd
-                .args
-                .iter()
-                .position(|a| a.start == w.start)
-                .unwrap_or(0);
-            let prev_end = if pos == 0 {
-                cmd.name.end
-            } else {
-                cmd.args[pos - 1].end
-            };
-            self.edits.push(Edit::delete(prev_end, w.end));
+            self.edits.push(Edit::delete(cmd.end_before(w), w.end));
         }
         self.installed.extend(kept.iter().cloned());
         self.last_apt_end = Some(cmd.stmt_end);

@@ -19,14 +19,10 @@ pub fn is_compose_name(name: &str) -> bool {
 pub fn rewrite(path: &str, text: &str) -> (Vec<Proposal>, Vec<Finding>) {
     let mut props = Vec::new();
     let mut finds = Vec::new();
-    let root = match yaml::parse(text) {
+    let root = match super::parse_yaml(text, "compose-wget") {
         Ok(r) => r,
-        Err((line, msg)) => {
-            finds.push(Finding {
-                rule: "compose-wget",
-                line,
-                message: format!("not valid YAML ({msg}); left alone"),
-            });
+        Err(f) => {
+            finds.push(f);
             return (props, finds);
         }
     };

@@ -60,6 +60,15 @@ pub struct Finding {
     pub message: String,
 }
 
+/// Parse YAML for a rule; invalid YAML becomes a finding (the file is left alone).
+pub fn parse_yaml(text: &str, rule: &'static str) -> Result<crate::analyze::yaml::Node, Finding> {
+    crate::analyze::yaml::parse(text).map_err(|(line, msg)| Finding {
+        rule,
+        line,
+        message: format!("not valid YAML ({msg}); left alone"),
+    })
+}
+
 /// A change computed on an assembled shell text (a RUN body, a script).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ShellChange {

@@ -8,7 +8,7 @@ use super::dockerfile::{map_image_ref, ImageVerdict};
 use super::{Alt, Finding, Proposal};
 use crate::analyze::mapped::MappedText;
 use crate::analyze::shell::{self, Command, Removal};
-use crate::analyze::yaml::{self, Node, Scalar};
+use crate::analyze::yaml::{Node, Scalar};
 use crate::analyze::{line_end, line_of, line_start};
 use crate::edit::Edit;
 use crate::recipe::Recipe;
@@ -100,14 +100,10 @@ fn with_comments(text: &str, mut pos: usize) -> usize {
 pub fn rewrite(path: &str, text: &str, recipe: &Recipe) -> (Vec<Proposal>, Vec<Finding>) {
     let mut props = Vec::new();
     let mut finds = Vec::new();
-    let root = match yaml::parse(text) {
+    let root = match super::parse_yaml(text, "ci-alpine-image") {
         Ok(r) => r,
-        Err((line, msg)) => {
-            finds.push(Finding {
-                rule: "ci-alpine-image",
-                line,
-                message: format!("not valid YAML ({msg}); left alone"),
-            });
+        Err(f) => {
+            finds.push(f);
             return (props, finds);
         }
     };
