@@ -21,3 +21,4 @@ pub mod report;
 pub mod rewrite;
 pub mod session;
 pub mod state;
+pub mod trivy;

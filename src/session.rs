@@ -974,12 +974,31 @@ impl Session {
                 }),
             ),
         };
+        let mut note = note;
+        // Two Trivy scans saved: say what changed.
+        if let Some(cmp) = self.trivy_comparison()? {
+            if item.command.as_deref().is_some_and(|c| c.contains("trivy")) {
+                echo(&cmp);
+                note = format!("{note}; {}", cmp.lines().next().unwrap_or(""));
+            }
+        }
         state.set_item(id, status, Some(note));
         if let (Some(r), Some(e)) = (rec, state.items.get_mut(id)) {
             e.command = Some(r);
         }
         state.save(&self.state_path)?;
         Ok(outcome)
+    }
+
+    /// The before/after Trivy summary, when both scans were saved.
+    pub fn trivy_comparison(&self) -> Result<Option<String>> {
+        let dir = crate::git::tool_dir(&self.repo);
+        let (b, a) = (dir.join("trivy-before.json"), dir.join("trivy-after.json"));
+        if !(b.is_file() && a.is_file()) {
+            return Ok(None);
+        }
+        let (before, after) = (crate::trivy::Scan::load(&b)?, crate::trivy::Scan::load(&a)?);
+        Ok(Some(crate::trivy::compare(&before, &after)))
     }
 
     /// Take the repository lock (re-entrant within one process).

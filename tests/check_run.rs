@@ -278,6 +278,44 @@ fn run_blocked_failed_timeout_and_trust() {
         .args(["run", "docs.t-fail", "--trust-recipe"])
         .assert()
         .code(1);
+    // Trivy: with a baseline saved, a scan run prints what changed.
+    let tool = repo.join(".git/charon-tui");
+    let scan = |ids: &[(&str, &str)]| {
+        let v: Vec<serde_json::Value> = ids
+            .iter()
+            .map(|(i, s)| serde_json::json!({"VulnerabilityID": i, "Severity": s, "PkgName": "p"}))
+            .collect();
+        serde_json::json!({"Results": [{"Vulnerabilities": v}]}).to_string()
+    };
+    std::fs::write(
+        tool.join("trivy-before.json"),
+        scan(&[("CVE-A", "CRITICAL"), ("CVE-B", "HIGH")]),
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("after.json"),
+        scan(&[("CVE-B", "HIGH"), ("CVE-N", "MEDIUM")]),
+    )
+    .unwrap();
+    let recipe2 = recipe_with(
+        d.path(),
+        &format!(
+            "[[items]]\nid = \"docs.t-scan\"\nphase = \"docs\"\ntitle = \"scan\"\nkind = \"command\"\ncommand = \"cp '{}' .git/charon-tui/trivy-after.json\"\nprograms = [\"cp\"]\n",
+            d.path().join("after.json").display()
+        ),
+    );
+    bin()
+        .arg("--repo")
+        .arg(&repo)
+        .arg("--recipe")
+        .arg(&recipe2)
+        .args(["run", "docs.t-scan"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("CRITICAL 1 → 0, HIGH 1 → 1, MEDIUM 0 → 1")
+                .and(predicate::str::contains("1 new:\n  MEDIUM   CVE-N")),
+        );
     // Not a command item.
     bin()
         .arg("--repo")

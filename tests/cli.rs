@@ -51,7 +51,7 @@ fn status_lists_every_phase_and_item_pending() {
         .output()
         .unwrap();
     let t = String::from_utf8(text.stdout).unwrap();
-    assert!(t.contains("0/50 items done"), "{t}");
+    assert!(t.contains("0/51 items done"), "{t}");
     assert!(t.contains("Dockerfile Changes (dockerfile)"));
 }
 

@@ -116,7 +116,15 @@ fn review_commit_and_quit_in_a_real_terminal() {
     let t = Tmux::start("charon-e2e-commit", &repo, 120, 40);
     t.wait_for("Checklist");
     // From the first reviewable item (the baseline) down to frontend-builder.
-    t.keys(&["j", "j", "j", "j", "j"]);
+    for _ in 0..12 {
+        if t.screen()
+            .contains("dockerfile.frontend-builder · hunk 1/1")
+        {
+            break;
+        }
+        t.keys(&["j"]);
+        std::thread::sleep(Duration::from_millis(100));
+    }
     t.wait_for("dockerfile.frontend-builder · hunk 1/1");
     // `a` accepts an item and moves to the next one to review: 11 items.
     for _ in 0..11 {
