@@ -225,6 +225,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("warning: {w}");
             }
             let plan = s.plan()?;
+            let changed = s.changed_since_decided(&plan, &state);
             let rejected = |id: &str| {
                 matches!(
                     state.hunks.get(id).map(|r| r.decision),
@@ -247,6 +248,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             let mut v = serde_json::to_value(h).unwrap_or_default();
                             if let Some(o) = v.as_object_mut() {
                                 o.insert("diff".into(), charon::plan::hunk_diff_text(h).into());
+                                o.insert(
+                                    "changed_since_decision".into(),
+                                    changed.contains(&h.id).into(),
+                                );
                             }
                             v
                         })

@@ -463,7 +463,54 @@ impl Session {
                 }
             }
         }
-        Ok(Plan::build(&self.recipe, inputs, errors))
+        let mut plan = Plan::build(&self.recipe, inputs, errors);
+        self.route_leftovers(&mut plan, &state);
+        Ok(plan)
+    }
+
+    /// Hunks of a phase that was already committed are leftovers (an
+    /// Alpine-ism reintroduced, or missed): the post-migration item
+    /// "Remove any Alpine-specific workarounds" takes them.
+    fn route_leftovers(&self, plan: &mut Plan, state: &State) {
+        let Some(post) = self
+            .recipe
+            .items
+            .iter()
+            .find(|i| i.rules.iter().any(|r| r == "residual"))
+        else {
+            return;
+        };
+        for h in &mut plan.hunks {
+            if h.phase != post.phase && state.commits.contains_key(&h.phase) {
+                h.explanation = format!(
+                    "Left over after the {} phase was committed: {}\n{}",
+                    h.phase, h.summary, h.explanation
+                );
+                h.phase = post.phase.clone();
+                h.item = post.id.clone();
+            }
+        }
+    }
+
+    /// Pending hunks that replace a decision the operator made on an older
+    /// version of the file (same item and file, a different hunk id):
+    /// "changed since you decided".
+    pub fn changed_since_decided(&self, plan: &Plan, state: &State) -> BTreeSet<String> {
+        let live: BTreeSet<&str> = plan.hunks.iter().map(|h| h.id.as_str()).collect();
+        let stale: BTreeSet<(&str, &str)> = state
+            .hunks
+            .iter()
+            .filter(|(id, r)| r.decision != Decision::Applied && !live.contains(id.as_str()))
+            .map(|(_, r)| (r.item.as_str(), r.file.as_str()))
+            .collect();
+        plan.hunks
+            .iter()
+            .filter(|h| {
+                !state.hunks.contains_key(&h.id)
+                    && stale.contains(&(h.item.as_str(), h.file.as_str()))
+            })
+            .map(|h| h.id.clone())
+            .collect()
     }
 
     /// `(heading, lines)` of accepted changes for the CHANGELOG: applied hunk

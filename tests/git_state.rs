@@ -465,3 +465,105 @@ fn sigkill_at_any_point_resumes_to_the_same_tree_and_commits() {
         "too few runs were really interrupted ({killed}/{runs}): the harness would test nothing"
     );
 }
+
+#[test]
+fn leftovers_after_a_committed_phase_go_to_post_migration() {
+    let (_d, repo) = demo();
+    apply(&repo, "dockerfile").success();
+    let df = repo.join("Dockerfile");
+    let text = std::fs::read_to_string(&df).unwrap();
+    std::fs::write(&df, format!("{text}RUN apk add --no-cache jq\n")).unwrap();
+    git(&repo, &["commit", "-qam", "someone adds an apk line"]);
+    let out = bin()
+        .arg("--repo")
+        .arg(&repo)
+        .args(["plan", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let h = v["hunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["file"] == "Dockerfile")
+        .unwrap()
+        .clone();
+    assert_eq!(h["item"], "post.workarounds", "{h}");
+    assert_eq!(h["phase"], "post-migration");
+    assert!(h["explanation"]
+        .as_str()
+        .unwrap()
+        .starts_with("Left over after the dockerfile phase"));
+    apply(&repo, "post-migration").success();
+    assert!(!std::fs::read_to_string(&df).unwrap().contains("apk add"));
+}
+
+#[test]
+fn a_decision_on_an_older_file_is_marked_changed_since_you_decided() {
+    let (_d, repo) = demo();
+    let plan = |repo: &Path| -> serde_json::Value {
+        serde_json::from_slice(
+            &bin()
+                .arg("--repo")
+                .arg(repo)
+                .args(["plan", "--format", "json"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap()
+    };
+    let v = plan(&repo);
+    let h = v["hunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["item"] == "dockerfile.users")
+        .unwrap()
+        .clone();
+    // The operator rejected it (as the TUI would record it).
+    let state_path = repo.join(".git/charon-tui/state.json");
+    std::fs::create_dir_all(state_path.parent().unwrap()).unwrap();
+    let recipe = charon::recipe::Recipe::embedded().unwrap();
+    let mut st = charon::state::State::new(
+        charon::state::RecipeRef {
+            id: recipe.meta.id.clone(),
+            version: recipe.meta.version.clone(),
+            hash: recipe.hash.clone(),
+        },
+        "bookworm",
+    );
+    st.decide(
+        h["id"].as_str().unwrap(),
+        "dockerfile.users",
+        "Dockerfile",
+        "s",
+        charon::state::Decision::Rejected,
+    );
+    st.save(&state_path).unwrap();
+    // Then the file changed under that hunk.
+    let df = repo.join("Dockerfile");
+    let text = std::fs::read_to_string(&df)
+        .unwrap()
+        .replace("-u 1000 -G charon", "-u 1001 -G charon");
+    std::fs::write(&df, text).unwrap();
+    git(&repo, &["commit", "-qam", "uid 1001"]);
+    let v = plan(&repo);
+    let again = v["hunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["item"] == "dockerfile.users")
+        .unwrap()
+        .clone();
+    assert_ne!(again["id"], h["id"]);
+    assert_eq!(again["changed_since_decision"], true);
+    let other = v["hunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["item"] == "dockerfile.apk")
+        .unwrap()
+        .clone();
+    assert_eq!(other["changed_since_decision"], false);
+}

@@ -118,4 +118,4 @@ pub fn name_after_migration<'a>(name: &'a str, recipe: &crate::recipe::Recipe) -
 
 /// Rules whose implementation is still to come: their items are never marked
 /// done by `apply` just because they produced no hunk.
-pub const PENDING_RULES: &[&str] = &["residual"];
+pub const PENDING_RULES: &[&str] = &[];

@@ -166,6 +166,8 @@ pub struct App {
     pub page: usize,
     pub running: Option<Running>,
     pub last_run: Option<LastRun>,
+    /// Pending hunks that replace a decision made on an older file.
+    pub changed: BTreeSet<String>,
     /// Held for the whole session: a second instance is refused.
     _lock: charon::state::Lock,
 }
@@ -196,8 +198,10 @@ impl App {
             page: 20,
             running: None,
             last_run: None,
+            changed: BTreeSet::new(),
             _lock: lock,
         };
+        app.changed = app.session.changed_since_decided(&app.plan, &app.state);
         // Start on the first item with something to review.
         app.rebuild_rows();
         if let Some(i) = app
@@ -796,6 +800,7 @@ impl App {
             Ok(p) => self.plan = p,
             Err(e) => self.message = Some(e.to_string()),
         }
+        self.changed = self.session.changed_since_decided(&self.plan, &self.state);
         self.hunk_ix = 0;
         self.lines_for = None;
         self.refresh_lines();

@@ -59,6 +59,7 @@ fn masked(fx: &Fixture, s: String) -> String {
     let root = fx.repo.canonicalize().unwrap_or(fx.repo.clone());
     s.replace(&root.display().to_string(), "[REPO]")
         .replace(&fx.repo.display().to_string(), "[REPO]")
+        .replace(&format!("pid {}", std::process::id()), "pid [PID]")
 }
 
 fn goto(a: &mut App, id: &str) {

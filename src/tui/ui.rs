@@ -212,6 +212,7 @@ fn detail(f: &mut Frame, app: &mut App, top: Rect, bottom: Rect, theme: &Theme) 
     let decision = match &rec {
         Some(r) if r.edited.is_some() => "edited".to_string(),
         Some(r) => format!("{:?}", r.decision).to_lowercase(),
+        None if app.changed.contains(&h.id) => "changed since you decided".into(),
         None => "pending".into(),
     };
     let alt = h
@@ -440,11 +441,12 @@ fn status_line(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     let text = match &app.message {
         Some(m) => m.clone(),
         None => format!(
-            " {} · {} · {} · {done}/{total} done · Debian {} · decisions saved",
+            " {} · {} · {} · {done}/{total} done · Debian {} · lock: pid {} · decisions saved",
             app.session.root.display(),
             branch,
             ph.title,
-            recipe.settings.suite
+            recipe.settings.suite,
+            std::process::id()
         ),
     };
     let st = if app.message.is_some() {
