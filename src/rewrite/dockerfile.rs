@@ -88,14 +88,8 @@ impl ImageRef {
             None => (rest, None),
         };
         let name = path[slash..].to_string();
-        let mut prefix = path[..slash].to_string();
-        // `library/` and `docker.io/library/` are the official namespace.
-        if prefix.is_empty() || prefix == "library/" || prefix.ends_with("docker.io/library/") {
-            // official image
-        } else if !prefix.contains('.') && !prefix.contains(':') && prefix != "library/" {
-            // a Docker Hub user namespace: not an official image
-            prefix = prefix.clone();
-        }
+        // Registry and namespace as written; `is_official` interprets it.
+        let prefix = path[..slash].to_string();
         ImageRef {
             prefix,
             name,
@@ -104,6 +98,7 @@ impl ImageRef {
         }
     }
 
+    /// `library/` and `docker.io/library/` (or none) are the official namespace.
     pub fn is_official(&self) -> bool {
         self.prefix.is_empty()
             || self.prefix == "library/"

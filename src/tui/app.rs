@@ -168,6 +168,8 @@ pub struct App {
     pub last_run: Option<LastRun>,
     /// Pending hunks that replace a decision made on an older file.
     pub changed: BTreeSet<String>,
+    /// Who holds the repository lock, for the status line.
+    pub lock_label: String,
     /// Held for the whole session: a second instance is refused.
     _lock: charon::state::Lock,
 }
@@ -199,6 +201,7 @@ impl App {
             running: None,
             last_run: None,
             changed: BTreeSet::new(),
+            lock_label: format!("pid {}", std::process::id()),
             _lock: lock,
         };
         app.changed = app.session.changed_since_decided(&app.plan, &app.state);

@@ -441,12 +441,12 @@ fn status_line(f: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     let text = match &app.message {
         Some(m) => m.clone(),
         None => format!(
-            " {} · {} · {} · {done}/{total} done · Debian {} · lock: pid {} · decisions saved",
+            " {} · {} · {} · {done}/{total} done · Debian {} · lock: {} · decisions saved",
             app.session.root.display(),
             branch,
             ph.title,
             recipe.settings.suite,
-            std::process::id()
+            app.lock_label
         ),
     };
     let st = if app.message.is_some() {
