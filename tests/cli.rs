@@ -164,19 +164,10 @@ fn apply_commits_the_phase_on_the_migration_branch() {
         String::from_utf8_lossy(&out.stdout)
     );
     // Status survives the run.
-    let out = bin()
-        .arg("--repo")
-        .arg(&repo)
-        .args(["status", "--format", "json"])
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let df = v["phases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == "dockerfile")
-        .unwrap();
+    let df = crate::util::phase(
+        &crate::util::cli_json(&repo, &["status", "--format", "json"]),
+        "dockerfile",
+    );
     assert_eq!(df["done"], df["total"]);
     assert!(df["commit"].is_string());
 }

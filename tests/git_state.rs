@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use predicates::prelude::*;
 
-use crate::util::{bin, demo, git};
+use crate::util::{bin, cli_json, demo, git, phase};
 
 fn apply(repo: &Path, phase: &str) -> assert_cmd::assert::Assert {
     bin()
@@ -224,23 +224,10 @@ fn rollback_a_phase_and_everything() {
     );
     let msg = git(&repo, &["log", "-1", "--format=%B"]);
     assert!(msg.contains("Migration-Rollback: dockerfile"), "{msg}");
-    let v: serde_json::Value = serde_json::from_slice(
-        &bin()
-            .arg("--repo")
-            .arg(&repo)
-            .args(["status", "--format", "json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    let df = v["phases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == "dockerfile")
-        .unwrap()
-        .clone();
+    let df = phase(
+        &cli_json(&repo, &["status", "--format", "json"]),
+        "dockerfile",
+    );
     assert_eq!(df["done"], 0, "{df}");
     assert!(df["items"]
         .as_array()
@@ -277,21 +264,8 @@ fn state_is_rebuilt_from_trailers_and_survives_corruption() {
     apply(&repo, "dockerfile").success();
     let state = repo.join(".git/charon-tui/state.json");
     std::fs::remove_file(&state).unwrap();
-    let out = bin()
-        .arg("--repo")
-        .arg(&repo)
-        .args(["status", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let df = v["phases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == "dockerfile")
-        .unwrap()
-        .clone();
+    let v = cli_json(&repo, &["status", "--format", "json"]);
+    let df = phase(&v, "dockerfile");
     assert!(df["commit"].is_string(), "{df}");
     assert!(
         v["warnings"]
@@ -332,18 +306,7 @@ fn state_is_rebuilt_from_trailers_and_survives_corruption() {
 #[test]
 fn decisions_reattach_after_unrelated_edits_move_lines() {
     let (_d, repo) = demo();
-    let plan = |repo: &Path| -> serde_json::Value {
-        serde_json::from_slice(
-            &bin()
-                .arg("--repo")
-                .arg(repo)
-                .args(["plan", "--format", "json"])
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap()
-    };
+    let plan = |repo: &Path| cli_json(repo, &["plan", "--format", "json"]);
     let before = plan(&repo);
     let id = before["hunks"]
         .as_array()
@@ -474,13 +437,7 @@ fn leftovers_after_a_committed_phase_go_to_post_migration() {
     let text = std::fs::read_to_string(&df).unwrap();
     std::fs::write(&df, format!("{text}RUN apk add --no-cache jq\n")).unwrap();
     git(&repo, &["commit", "-qam", "someone adds an apk line"]);
-    let out = bin()
-        .arg("--repo")
-        .arg(&repo)
-        .args(["plan", "--format", "json"])
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = cli_json(&repo, &["plan", "--format", "json"]);
     let h = v["hunks"]
         .as_array()
         .unwrap()
@@ -501,18 +458,7 @@ fn leftovers_after_a_committed_phase_go_to_post_migration() {
 #[test]
 fn a_decision_on_an_older_file_is_marked_changed_since_you_decided() {
     let (_d, repo) = demo();
-    let plan = |repo: &Path| -> serde_json::Value {
-        serde_json::from_slice(
-            &bin()
-                .arg("--repo")
-                .arg(repo)
-                .args(["plan", "--format", "json"])
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap()
-    };
+    let plan = |repo: &Path| cli_json(repo, &["plan", "--format", "json"]);
     let v = plan(&repo);
     let h = v["hunks"]
         .as_array()

@@ -72,3 +72,30 @@ pub fn hadolint_count(text: &str) -> usize {
     });
     v.as_array().map(|a| a.len()).unwrap_or(0)
 }
+
+/// Run `charon-tui --repo REPO ARGS…`, require success, parse stdout as JSON.
+pub fn cli_json(repo: &Path, args: &[&str]) -> serde_json::Value {
+    let out = bin()
+        .arg("--repo")
+        .arg(repo)
+        .args(args)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON output")
+}
+
+/// The phase `id` of a `status --format json` document.
+pub fn phase(status: &serde_json::Value, id: &str) -> serde_json::Value {
+    status["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .find(|p| p["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no phase {id}"))
+}
