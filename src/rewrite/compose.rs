@@ -104,16 +104,13 @@ pub fn rewrite(path: &str, text: &str) -> (Vec<Proposal>, Vec<Finding>) {
                                 .collect();
                             let mut notes = vec![format!("service {}: the healthcheck runs wget, which Debian-based images lack (NOTES §12; the spec misses compose files)", name.value)];
                             notes.extend(conv.notes);
-                            props.push(Proposal {
-                                rule: "compose-wget",
-                                tags: tags.clone(),
-                                edits: vec![Edit::new(first.start, last.end, rendered.join(&sep))],
-                                summary: format!("healthcheck of {}: wget → curl", name.value),
-                                explanation: notes.join("\n"),
-                                flags: vec![],
-                                alt: None,
-                                rename_to: None,
-                            });
+                            props.push(Proposal::new(
+                                "compose-wget",
+                                tags.clone(),
+                                vec![Edit::new(first.start, last.end, rendered.join(&sep))],
+                                format!("healthcheck of {}: wget → curl", name.value),
+                                notes.join("\n"),
+                            ));
                         }
                         Err(msg) => finds.push(Finding {
                             rule: "compose-wget",
@@ -179,16 +176,13 @@ fn shell_string(
         }
     }
     if !edits.is_empty() {
-        props.push(Proposal {
-            rule: "compose-wget",
-            tags: tags.to_vec(),
+        props.push(Proposal::new(
+            "compose-wget",
+            tags.to_vec(),
             edits,
-            summary: format!("healthcheck of {service}: wget → curl"),
-            explanation: notes.join("\n"),
-            flags: vec![],
-            alt: None,
-            rename_to: None,
-        });
+            format!("healthcheck of {service}: wget → curl"),
+            notes.join("\n"),
+        ));
     }
 }
 

@@ -23,16 +23,13 @@ fn proposal(
     summary: String,
     explanation: String,
 ) -> Proposal {
-    Proposal {
+    Proposal::new(
         rule,
-        tags: vec![format!("file={path}")],
+        vec![format!("file={path}")],
         edits,
         summary,
         explanation,
-        flags: vec![],
-        alt: None,
-        rename_to: None,
-    }
+    )
 }
 
 /// The CHANGELOG entry. `text` is None when the file does not exist.

@@ -18,6 +18,26 @@ pub mod workflow;
 use crate::analyze::mapped::MappedText;
 use crate::edit::Edit;
 
+impl Proposal {
+    /// A plain proposal: no flags, no alternatives, no rename.
+    pub fn new(
+        rule: &'static str,
+        tags: Vec<String>,
+        edits: Vec<Edit>,
+        summary: impl Into<String>,
+        explanation: impl Into<String>,
+    ) -> Proposal {
+        Proposal {
+            rule,
+            tags,
+            edits,
+            summary: summary.into(),
+            explanation: explanation.into(),
+            ..Proposal::default()
+        }
+    }
+}
+
 /// One of several mutually exclusive proposals for the same change (the
 /// spec's "remove the step, or switch the image"): the operator picks one.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -257,16 +257,13 @@ pub fn rewrite(path: &str, text: &str, args: &[ArgLine]) -> (Vec<Proposal>, Vec<
                 a.dockerfile, a.arg, a.image
             ));
         }
-        props.push(Proposal {
-            rule: "renovate-manager",
-            tags: tags.clone(),
-            edits: vec![edit],
-            summary: "Renovate customManagers entry for the Debian base image".into(),
-            explanation: notes.join("\n"),
-            flags: vec![],
-            alt: None,
-            rename_to: None,
-        });
+        props.push(Proposal::new(
+            "renovate-manager",
+            tags.clone(),
+            vec![edit],
+            "Renovate customManagers entry for the Debian base image",
+            notes.join("\n"),
+        ));
     }
     // packageRules that name the alpine image.
     let mut edits = Vec::new();
@@ -296,16 +293,7 @@ pub fn rewrite(path: &str, text: &str, args: &[ArgLine]) -> (Vec<Proposal>, Vec<
         }
     }
     if !edits.is_empty() {
-        props.push(Proposal {
-            rule: "renovate-manager",
-            tags,
-            edits,
-            summary: "packageRules: alpine → debian".into(),
-            explanation: "packageRules that group or match the alpine image would no longer match anything once the images are Debian; they now name debian.".into(),
-            flags: vec![],
-            alt: None,
-            rename_to: None,
-        });
+        props.push(Proposal::new("renovate-manager", tags, edits, "packageRules: alpine → debian", "packageRules that group or match the alpine image would no longer match anything once the images are Debian; they now name debian."));
     }
     (props, finds)
 }

@@ -43,16 +43,7 @@ pub fn rewrite(path: &str, text: &str, recipe: &Recipe) -> (Vec<Proposal>, Vec<F
             if first.starts_with(ash)
                 && (first.len() == ash.len() || first[ash.len()..].starts_with([' ', '\r']))
             {
-                props.push(Proposal {
-                    rule: "sh-ash",
-                    tags: tags.clone(),
-                    edits: vec![Edit::new(0, ash.len(), "#!/bin/sh")],
-                    summary: format!("shebang {ash} → #!/bin/sh"),
-                    explanation: "busybox's ash is not on Debian; /bin/sh (dash) runs POSIX scripts. If the script needs bash features, use #!/bin/bash instead (edit this hunk).".into(),
-                    flags: vec![],
-                    alt: None,
-                    rename_to: None,
-                });
+                props.push(Proposal::new("sh-ash", tags.clone(), vec![Edit::new(0, ash.len(), "#!/bin/sh")], format!("shebang {ash} → #!/bin/sh"), "busybox's ash is not on Debian; /bin/sh (dash) runs POSIX scripts. If the script needs bash features, use #!/bin/bash instead (edit this hunk)."));
             }
         }
     }
@@ -136,16 +127,13 @@ pub fn rewrite(path: &str, text: &str, recipe: &Recipe) -> (Vec<Proposal>, Vec<F
                 }
             }
             "wget" => match wget::convert(c) {
-                Ok(conv) => props.push(Proposal {
-                    rule: "sh-wget",
-                    tags: tags.clone(),
-                    edits: vec![Edit::new(c.name.start, c.end, conv.text.clone())],
-                    summary: format!("wget → {}", conv.text),
-                    explanation: with_step("Step 3.0", &conv.notes),
-                    flags: vec![],
-                    alt: None,
-                    rename_to: None,
-                }),
+                Ok(conv) => props.push(Proposal::new(
+                    "sh-wget",
+                    tags.clone(),
+                    vec![Edit::new(c.name.start, c.end, conv.text.clone())],
+                    format!("wget → {}", conv.text),
+                    with_step("Step 3.0", &conv.notes),
+                )),
                 Err(msg) => finds.push(finding("sh-wget", text, c, msg)),
             },
             _ => {}

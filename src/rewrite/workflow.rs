@@ -415,16 +415,13 @@ fn apk_info(
                     }
                 }
             }
-            props.push(Proposal {
-                rule: "ci-apk-info",
-                tags: tags.to_vec(),
+            props.push(Proposal::new(
+                "ci-apk-info",
+                tags.to_vec(),
                 edits,
-                summary: "apk info → dpkg-query".into(),
-                explanation: notes.join("\n"),
-                flags: vec![],
-                alt: None,
-                rename_to: None,
-            });
+                "apk info → dpkg-query",
+                notes.join("\n"),
+            ));
         }
     }
 }
