@@ -25,8 +25,9 @@ pub enum Outcome {
         duration: Duration,
         log: PathBuf,
     },
-    /// A program it needs is not installed.
-    Blocked { program: String, hint: String },
+    /// It cannot run here (a program it needs is missing, or it needs
+    /// root): the reason, ready to show.
+    Blocked { reason: String },
     /// Stopped by the timeout or an interrupt (the whole process group).
     Stopped {
         reason: String,
@@ -56,7 +57,7 @@ fn hint_for(program: &str) -> String {
         }
         "trivy" => "install Trivy (https://trivy.dev) and run it again".into(),
         "npx" => "install Node.js (npx) and the project's dependencies, then run it again".into(),
-        "debootstrap" => "apt-get install debootstrap (and run as root)".into(),
+        "debootstrap" => "apt-get install debootstrap".into(),
         other => format!("install {other} and run it again"),
     }
 }
@@ -75,14 +76,33 @@ pub fn run(
         .command
         .as_deref()
         .ok_or_else(|| Error::Usage(format!("item `{}` is not a command item", item.id)))?;
-    for p in &item.programs {
-        if !on_path(p) {
-            return Ok(Outcome::Blocked {
-                program: p.clone(),
-                hint: hint_for(p),
-            });
+    let missing: Vec<&String> = item.programs.iter().filter(|p| !on_path(p)).collect();
+    // SAFETY: geteuid(2) has no preconditions.
+    let not_root = item.root && unsafe { libc::geteuid() } != 0;
+    if item.root && (not_root || !missing.is_empty()) {
+        let mut why: Vec<String> = Vec::new();
+        if not_root {
+            why.push("not running as root".into());
         }
+        why.extend(
+            missing
+                .iter()
+                .map(|p| format!("{p} not found: {}", hint_for(p))),
+        );
+        return Ok(Outcome::Blocked {
+            reason: format!(
+                "skipped: needs root and {} ({})",
+                item.programs.join(" and "),
+                why.join("; ")
+            ),
+        });
     }
+    if let Some(p) = missing.first() {
+        return Ok(Outcome::Blocked {
+            reason: format!("{p} not found ({})", hint_for(p)),
+        });
+    }
+    let cmd = self_command(cmd);
     std::fs::create_dir_all(logs).map_err(|e| Error::io(logs, e))?;
     let log = logs.join(format!("{}-{}.log", item.id, crate::state::now()));
     let mut file = std::fs::File::create(&log).map_err(|e| Error::io(&log, e))?;
@@ -157,6 +177,23 @@ pub fn run(
             log,
         },
     })
+}
+
+/// A recipe command that starts with `charon-tui ` runs this very binary,
+/// whether or not it is on PATH.
+fn self_command(cmd: &str) -> String {
+    let Some(rest) = cmd.strip_prefix("charon-tui ") else {
+        return cmd.to_string();
+    };
+    match std::env::current_exe() {
+        Ok(exe) if exe.file_name().is_some_and(|n| n == "charon-tui") => {
+            format!(
+                "{} {rest}",
+                crate::rewrite::shell_quote(&exe.to_string_lossy())
+            )
+        }
+        _ => cmd.to_string(),
+    }
 }
 
 fn kill_group(pgid: i32) {

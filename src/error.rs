@@ -42,6 +42,9 @@ pub enum Error {
     /// A git operation failed.
     #[error("git: {0}")]
     Git(String),
+    /// Stopped by Ctrl-C or SIGTERM; what was started has been ended.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
     /// Bad usage that clap cannot express (e.g. unknown phase id).
     #[error("{0}")]
     Usage(String),

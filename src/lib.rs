@@ -22,3 +22,4 @@ pub mod rewrite;
 pub mod session;
 pub mod state;
 pub mod trivy;
+pub mod verify;

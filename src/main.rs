@@ -84,7 +84,7 @@ enum Command {
         trust_recipe: bool,
     },
     /// Run the migrated stages in a Debian root filesystem (debootstrap + chroot).
-    Verify,
+    Verify(VerifyArgs),
     /// Revert a phase's commit, or reset the branch to the base tag.
     Rollback {
         /// Revert this phase's commit with a new commit; its items become pending.
@@ -123,6 +123,33 @@ struct ApplyArgs {
     /// Write files but do not commit.
     #[arg(long)]
     no_commit: bool,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// Only this stage (by its `AS` name). Default: each Dockerfile's final stage.
+    #[arg(long, value_name = "NAME", conflicts_with = "all_stages")]
+    stage: Option<String>,
+    /// Every stage of every Dockerfile.
+    #[arg(long)]
+    all_stages: bool,
+    /// Only this Dockerfile (relative to the repository).
+    #[arg(long, value_name = "PATH")]
+    file: Option<String>,
+    /// Debian mirror for debootstrap (default: the host's apt sources).
+    #[arg(long, value_name = "URL")]
+    mirror: Option<String>,
+    /// A build argument, as `docker build --build-arg` (repeatable).
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    build_args: Vec<String>,
+    #[arg(long, value_enum, default_value_t = TextJson::Text)]
+    format: TextJson,
+    /// Keep each stage's scratch root filesystem and print where it is.
+    #[arg(long)]
+    keep: bool,
+    /// Print what would run (steps, skips with reasons, checks); needs neither root nor debootstrap.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -396,8 +423,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )?;
             use charon::command::Outcome;
             match outcome {
-                Outcome::Blocked { program, hint } => {
-                    eprintln!("{item}: blocked: {program} not found; {hint}");
+                Outcome::Blocked { reason } => {
+                    eprintln!("{item}: blocked: {reason}");
                     Ok(ExitCode::SUCCESS)
                 }
                 Outcome::Finished {
@@ -427,12 +454,113 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Verify => {
-            let _ = Session::open(&cli.repo, recipe, cli.state.clone())?;
-            Err(Error::Usage(
-                "verify (debootstrap + chroot pre-flight) is not in this build yet".into(),
-            )
-            .into())
+        Command::Verify(a) => verify(&cli, recipe, a),
+    }
+}
+
+fn verify(cli: &Cli, recipe: Recipe, a: &VerifyArgs) -> anyhow::Result<ExitCode> {
+    use charon::verify::{self, rootfs, Event, Mode, Report};
+    // Refuse before reading anything: a run that cannot happen says why first.
+    if !a.dry_run {
+        if let Err(why) = rootfs::available() {
+            eprintln!("charon-tui verify: {why}");
+            return Ok(ExitCode::from(EXIT_INPUT));
         }
     }
+    let s = Session::open(&cli.repo, recipe, cli.state.clone())?;
+    let mut opts = verify::Options::new(&s.recipe.settings.suite);
+    for b in &a.build_args {
+        let (k, v) = b
+            .split_once('=')
+            .ok_or_else(|| Error::Usage(format!("--build-arg `{b}`: expected NAME=VALUE")))?;
+        opts.build_args.push((k.to_string(), v.to_string()));
+    }
+    let plans = s.verify_plans(a.file.as_deref(), a.stage.as_deref(), a.all_stages, &opts)?;
+    let json = matches!(a.format, TextJson::Json);
+    if a.dry_run {
+        let report = Report::new(plans.iter().map(verify::dry_run).collect(), false);
+        if json {
+            out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+        } else {
+            out(&verify::text(&report))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))?;
+    }
+    let cache = rootfs::cache_dir()?;
+    let mut stages = Vec::new();
+    for plan in &plans {
+        if plan.mode == Mode::Skipped {
+            let r = verify::dry_run(plan);
+            if !json {
+                out(&format!("{}\n\n", verify::stage_heading(&r)))?;
+            }
+            stages.push(r);
+            continue;
+        }
+        let mut progress = |m: &str| eprintln!("charon-tui verify: {m}");
+        let base = rootfs::ensure(
+            &cache,
+            &plan.suite,
+            a.mirror.as_deref(),
+            &stop,
+            &mut progress,
+        )?;
+        let scratch = rootfs::Scratch::create(&cache, &base, &plan.stage, a.keep)?;
+        let mut sb = rootfs::Chroot {
+            root: scratch.root.clone(),
+            stop: std::sync::Arc::clone(&stop),
+        };
+        if !json {
+            let heading = verify::StageReport {
+                steps: Vec::new(),
+                checks: Vec::new(),
+                ..verify::dry_run(plan)
+            };
+            out(&format!("{}\n", verify::stage_heading(&heading)))?;
+        }
+        let mut checks_started = false;
+        let mut on = |e: Event| {
+            if json {
+                return;
+            }
+            let line = match e {
+                Event::Step(st) => verify::step_text(st),
+                Event::Check(c) => {
+                    let head = if checks_started { "" } else { "  checks:\n" };
+                    checks_started = true;
+                    format!("{head}{}", verify::check_text(c))
+                }
+            };
+            let _ = out(&format!("{line}\n"));
+        };
+        let report = verify::run(plan, &mut sb, &mut on)?;
+        if a.keep {
+            let _ = std::fs::write(scratch.dir().join("KEEP"), b"kept by --keep\n");
+            eprintln!(
+                "charon-tui verify: root filesystem of stage {} kept in {}",
+                plan.stage,
+                scratch.root.display()
+            );
+        }
+        drop(scratch);
+        if !json {
+            out("\n")?;
+        }
+        stages.push(report);
+    }
+    let report = Report::new(stages, true);
+    if json {
+        out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+    } else {
+        out(&verify::summary_text(&report))?;
+    }
+    Ok(if report.summary.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -129,6 +129,8 @@ pub struct Item {
     pub note: Option<String>,
     /// True for items the spec's checklist forgot but its steps require.
     pub added: bool,
+    /// The command needs root (`verify`): blocked, not failed, without it.
+    pub root: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -154,6 +156,8 @@ struct RawItem {
     note: Option<String>,
     #[serde(default)]
     added: bool,
+    #[serde(default)]
+    root: bool,
 }
 
 /// How an Alpine image becomes a Debian one.
@@ -340,6 +344,7 @@ impl Recipe {
                 duration_hours: it.duration_hours,
                 note: it.note,
                 added: it.added,
+                root: it.root,
             });
         }
         // Items must follow the phase order so the checklist reads top to bottom.

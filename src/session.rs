@@ -297,6 +297,71 @@ impl Session {
         })
     }
 
+    /// Interpret the Dockerfiles' stages for `verify`: `file` limits the
+    /// Dockerfiles (repository-relative), `stage` picks one stage by name,
+    /// `all` every stage; by default each Dockerfile's final stage.
+    pub fn verify_plans(
+        &self,
+        file: Option<&str>,
+        stage: Option<&str>,
+        all: bool,
+        opts: &crate::verify::Options,
+    ) -> Result<Vec<crate::verify::StagePlan>> {
+        let files: Vec<String> = match file {
+            Some(f) => vec![f.trim_start_matches("./").to_string()],
+            None => self.discover().dockerfiles,
+        };
+        if files.is_empty() {
+            return Err(Error::Repo {
+                path: self.root.clone(),
+                reason: "no Dockerfile found: nothing to verify".into(),
+            });
+        }
+        let mut plans = Vec::new();
+        let mut names = Vec::new();
+        for df in &files {
+            let text = self.read_text(df).map_err(|reason| Error::Repo {
+                path: self.root.join(df),
+                reason,
+            })?;
+            let doc = crate::analyze::dockerfile::parse(Path::new(df), &text)?;
+            let dir = Path::new(df)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            // A COPY source is relative to the build context: the Dockerfile's
+            // directory first, then the repository root.
+            let read = |src: &str| -> Option<String> {
+                let src = src.trim_start_matches("./");
+                [dir.join(src), PathBuf::from(src)]
+                    .iter()
+                    .filter_map(|p| normalize(p))
+                    .find_map(|rel| self.read_text(&rel).ok())
+            };
+            for st in &doc.stages {
+                names.push(format!("{df}:{}", st.label()));
+                let wanted = match stage {
+                    Some(n) => st
+                        .name
+                        .as_deref()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(n)),
+                    None => all || st.is_final,
+                };
+                if wanted {
+                    plans.push(crate::verify::interp::plan(df, &doc, st, opts, &read));
+                }
+            }
+        }
+        if plans.is_empty() {
+            return Err(Error::Usage(format!(
+                "no stage named `{}`; stages: {}",
+                stage.unwrap_or(""),
+                names.join(", ")
+            )));
+        }
+        Ok(plans)
+    }
+
     /// Run every rule over the repository and build the plan.
     pub fn plan(&self) -> Result<Plan> {
         let disc = self.discover();
@@ -979,11 +1044,9 @@ impl Session {
         let (mut state, _) = self.load_state()?;
         use crate::command::Outcome;
         let (status, note, rec) = match &outcome {
-            Outcome::Blocked { program, hint } => (
-                ItemStatus::Blocked,
-                format!("blocked: {program} not found ({hint})"),
-                None,
-            ),
+            Outcome::Blocked { reason } => {
+                (ItemStatus::Blocked, format!("blocked: {reason}"), None)
+            }
             Outcome::Finished {
                 code,
                 duration,

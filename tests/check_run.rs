@@ -190,7 +190,7 @@ fn run_blocked_failed_timeout_and_trust() {
     let recipe = recipe_with(
         d.path(),
         &format!(
-            "[[items]]\nid = \"docs.t-missing\"\nphase = \"docs\"\ntitle = \"m\"\nkind = \"command\"\ncommand = \"{absent} --version\"\nprograms = [\"{absent}\"]\n\n[[items]]\nid = \"docs.t-fail\"\nphase = \"docs\"\ntitle = \"f\"\nkind = \"command\"\ncommand = \"echo out; echo err >&2; exit 3\"\nprograms = [\"sh\"]\n\n[[items]]\nid = \"docs.t-slow\"\nphase = \"docs\"\ntitle = \"s\"\nkind = \"command\"\ncommand = \"sleep 41 & sleep 42\"\nprograms = [\"sleep\"]\n"
+            "[[items]]\nid = \"docs.t-missing\"\nphase = \"docs\"\ntitle = \"m\"\nkind = \"command\"\ncommand = \"{absent} --version\"\nprograms = [\"{absent}\"]\n\n[[items]]\nid = \"docs.t-fail\"\nphase = \"docs\"\ntitle = \"f\"\nkind = \"command\"\ncommand = \"echo out; echo err >&2; exit 3\"\nprograms = [\"sh\"]\n\n[[items]]\nid = \"docs.t-slow\"\nphase = \"docs\"\ntitle = \"s\"\nkind = \"command\"\ncommand = \"sleep 41 & sleep 42\"\nprograms = [\"sleep\"]\n\n[[items]]\nid = \"docs.t-root\"\nphase = \"docs\"\ntitle = \"r\"\nkind = \"command\"\ncommand = \"true\"\nprograms = [\"{absent}\"]\nroot = true\n"
         ),
     );
     let cli = |args: &[&str]| {
@@ -207,6 +207,13 @@ fn run_blocked_failed_timeout_and_trust() {
         .success()
         .stderr(predicate::str::contains(format!(
             "blocked: {absent} not found"
+        )));
+    // An item that needs root (verify) says so in the words the issue asks for.
+    cli(&["run", "docs.t-root"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "docs.t-root: blocked: skipped: needs root and {absent} ("
         )));
     // A failing command is recorded with its exit code; output streamed and logged.
     cli(&["run", "docs.t-fail"])

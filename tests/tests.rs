@@ -10,3 +10,4 @@ mod full_migration;
 mod git_state;
 mod other_fixtures;
 mod tui_e2e;
+mod verify;

@@ -54,7 +54,15 @@ pub enum Kind {
         sources: Vec<String>,
         dest: String,
     },
-    Other(String),
+    /// `ENV` pairs, values as written (quotes removed by the parser, `$VAR`
+    /// not yet expanded).
+    Env(Vec<(String, String)>),
+    /// Any other instruction: its upper-case name and its arguments as the
+    /// builder sees them (continuations joined, comment lines dropped).
+    Other {
+        name: String,
+        args: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -153,12 +161,22 @@ pub fn parse(path: &Path, text: &str) -> Result<Doc> {
                 match name.as_str() {
                     "SHELL" => Kind::Shell(json_array(text, &m.arguments)),
                     "HEALTHCHECK" => Kind::Healthcheck(healthcheck(text, &m.arguments)),
-                    "ADD" => Kind::Other(name),
-                    _ => Kind::Other(name),
+                    _ => Kind::Other {
+                        name,
+                        args: shell_text(text, &m.arguments).text.trim().to_string(),
+                    },
                 }
             }
-            Instruction::Label(_) => Kind::Other("LABEL".into()),
-            Instruction::Env(_) => Kind::Other("ENV".into()),
+            Instruction::Label(_) => Kind::Other {
+                name: "LABEL".into(),
+                args: String::new(),
+            },
+            Instruction::Env(e) => Kind::Env(
+                e.vars
+                    .iter()
+                    .map(|v| (v.key.content.clone(), breakable(&v.value)))
+                    .collect(),
+            ),
         };
         instrs.push(Instr {
             kind,
@@ -280,6 +298,18 @@ fn span_of(ins: &Instruction) -> (usize, usize) {
         Instruction::Misc(i) => &i.span,
     };
     (s.start, s.end)
+}
+
+/// A breakable string's value as the parser read it (continuations joined,
+/// comment lines dropped, quotes removed where the grammar removes them).
+fn breakable(bs: &BreakableString) -> String {
+    bs.components
+        .iter()
+        .filter_map(|c| match c {
+            BreakableStringComponent::String(s) => Some(s.content.as_str()),
+            BreakableStringComponent::Comment(_) => None,
+        })
+        .collect()
 }
 
 /// The pieces of a breakable string the shell sees (comments dropped).

@@ -158,6 +158,22 @@ impl Script {
         out
     }
 
+    /// Names of the functions the script defines (`name() { … }`).
+    pub fn functions(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.tree.root_node()];
+        while let Some(n) = stack.pop() {
+            if n.kind() == "function_definition" {
+                if let Some(name) = n.child_by_field_name("name") {
+                    out.push(self.src[name.start_byte()..name.end_byte()].to_string());
+                }
+            }
+            let mut cur = n.walk();
+            stack.extend(n.children(&mut cur));
+        }
+        out
+    }
+
     /// Every simple command, in document order, except those that touch an
     /// ERROR region.
     pub fn commands(&self) -> Vec<Command> {

@@ -890,7 +890,7 @@ fn describe(o: &charon::command::Outcome) -> String {
             duration.as_secs_f64()
         ),
         Outcome::Finished { code: None, .. } => "killed by a signal".into(),
-        Outcome::Blocked { program, hint } => format!("blocked: {program} not found ({hint})"),
+        Outcome::Blocked { reason } => format!("blocked: {reason}"),
         Outcome::Stopped { reason, .. } => format!("{reason}; its process group was ended"),
     }
 }
