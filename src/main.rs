@@ -475,7 +475,11 @@ fn verify(cli: &Cli, recipe: Recipe, a: &VerifyArgs) -> anyhow::Result<ExitCode>
             .ok_or_else(|| Error::Usage(format!("--build-arg `{b}`: expected NAME=VALUE")))?;
         opts.build_args.push((k.to_string(), v.to_string()));
     }
-    let plans = s.verify_plans(a.file.as_deref(), a.stage.as_deref(), a.all_stages, &opts)?;
+    let (plans, warnings) =
+        s.verify_plans(a.file.as_deref(), a.stage.as_deref(), a.all_stages, &opts)?;
+    for w in &warnings {
+        eprintln!("charon-tui verify: {w}");
+    }
     let json = matches!(a.format, TextJson::Json);
     if a.dry_run {
         let report = Report::new(plans.iter().map(verify::dry_run).collect(), false);

@@ -299,14 +299,16 @@ impl Session {
 
     /// Interpret the Dockerfiles' stages for `verify`: `file` limits the
     /// Dockerfiles (repository-relative), `stage` picks one stage by name,
-    /// `all` every stage; by default each Dockerfile's final stage.
+    /// `all` every stage; by default each Dockerfile's final stage. A file
+    /// named with `file` that cannot be read or parsed is an error; found
+    /// by discovery, it is skipped and named in the returned warnings.
     pub fn verify_plans(
         &self,
         file: Option<&str>,
         stage: Option<&str>,
         all: bool,
         opts: &crate::verify::Options,
-    ) -> Result<Vec<crate::verify::StagePlan>> {
+    ) -> Result<(Vec<crate::verify::StagePlan>, Vec<String>)> {
         let files: Vec<String> = match file {
             Some(f) => vec![f.trim_start_matches("./").to_string()],
             None => self.discover().dockerfiles,
@@ -319,12 +321,34 @@ impl Session {
         }
         let mut plans = Vec::new();
         let mut names = Vec::new();
+        // Dockerfiles discovery left out (links, huge files), unless one file was named.
+        let mut warnings: Vec<String> = match file {
+            Some(_) => Vec::new(),
+            None => self
+                .discover()
+                .skipped
+                .into_iter()
+                .filter(|w| {
+                    let path = w.split(':').next().unwrap_or("");
+                    let name = path.rsplit('/').next().unwrap_or(path);
+                    is_dockerfile_name(name)
+                })
+                .collect(),
+        };
         for df in &files {
-            let text = self.read_text(df).map_err(|reason| Error::Repo {
-                path: self.root.join(df),
-                reason,
-            })?;
-            let doc = crate::analyze::dockerfile::parse(Path::new(df), &text)?;
+            // read_text's messages already start with the file's path.
+            let parsed = self
+                .read_text(df)
+                .map_err(Error::Usage)
+                .and_then(|text| crate::analyze::dockerfile::parse(Path::new(df), &text));
+            let doc = match parsed {
+                Ok(d) => d,
+                Err(e) if file.is_none() => {
+                    warnings.push(format!("{e} (not verified)"));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let dir = Path::new(df)
                 .parent()
                 .map(Path::to_path_buf)
@@ -353,13 +377,18 @@ impl Session {
             }
         }
         if plans.is_empty() {
-            return Err(Error::Usage(format!(
-                "no stage named `{}`; stages: {}",
-                stage.unwrap_or(""),
-                names.join(", ")
-            )));
+            return Err(match stage {
+                Some(s) => Error::Usage(format!(
+                    "no stage named `{s}`; stages: {}",
+                    names.join(", ")
+                )),
+                None => Error::Repo {
+                    path: self.root.clone(),
+                    reason: format!("no Dockerfile could be read: {}", warnings.join("; ")),
+                },
+            });
         }
-        Ok(plans)
+        Ok((plans, warnings))
     }
 
     /// Run every rule over the repository and build the plan.
@@ -1318,18 +1347,44 @@ pub fn migrate_dockerfile_text(
     text: &str,
     read: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(String, Vec<crate::plan::Note>)> {
+    migrate_with(recipe, path, text, &|cur| {
+        let out = rewrite::dockerfile::rewrite(path, cur, recipe, read)?;
+        Ok((out.proposals, out.findings))
+    })
+}
+
+/// Apply every rule's hunks to one shell script until nothing changes (as
+/// `apply --all` would), with the notes the plan attached.
+pub fn migrate_script_text(
+    recipe: &Recipe,
+    path: &str,
+    text: &str,
+) -> Result<(String, Vec<crate::plan::Note>)> {
+    migrate_with(recipe, path, text, &|cur| {
+        Ok(rewrite::script::rewrite(path, cur, recipe))
+    })
+}
+
+/// Run `rules` over one file's text and apply all their hunks, round after
+/// round (at most 8), until a round proposes nothing.
+fn migrate_with(
+    recipe: &Recipe,
+    path: &str,
+    text: &str,
+    rules: &dyn Fn(&str) -> Result<rewrite::RuleOutput>,
+) -> Result<(String, Vec<crate::plan::Note>)> {
     let mut cur = text.to_string();
     let mut notes: Vec<crate::plan::Note> = Vec::new();
     for _ in 0..8 {
-        let out = rewrite::dockerfile::rewrite(path, &cur, recipe, read)?;
+        let (proposals, findings) = rules(&cur)?;
         let plan = Plan::build(
             recipe,
             vec![FileInput {
                 path: path.to_string(),
                 exists: true,
                 text: cur.clone(),
-                proposals: out.proposals,
-                findings: out.findings,
+                proposals,
+                findings,
             }],
             vec![],
         );

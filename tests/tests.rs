@@ -2,11 +2,13 @@
 
 mod util;
 
+mod bad_input;
 mod check_run;
 mod cli;
 mod dockerfile_fixtures;
 mod dockerfile_phase;
 mod full_migration;
+mod fuzz_regressions;
 mod git_state;
 mod other_fixtures;
 mod tui_e2e;

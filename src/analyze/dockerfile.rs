@@ -116,7 +116,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Doc> {
     let mut stage_idx: Option<usize> = None;
     let mut stages = Vec::new();
     for ins in &ast.instructions {
-        let (start, end) = span_of(ins);
+        let (start, mut end) = span_of(ins);
+        // An instruction with heredocs ends where its last heredoc ends: whoever
+        // removes or replaces it takes the bodies with it.
+        if let Some(h) = heredocs
+            .iter()
+            .filter(|h| h.instr_line_start <= start && start < h.body_start)
+            .max_by_key(|h| h.end)
+        {
+            end = end.max(h.end);
+        }
         let kind = match ins {
             Instruction::From(f) => {
                 let idx = stages.len();
@@ -462,6 +471,8 @@ struct Heredoc {
     instr_line_start: usize,
     body_start: usize,
     body_end: usize,
+    /// Where the terminator line's text ends (the file's end when unterminated).
+    end: usize,
     delimiter: String,
 }
 
@@ -497,6 +508,7 @@ fn mask(text: &str) -> (String, Vec<Heredoc>) {
                     instr_line_start,
                     body_start,
                     body_end: pos,
+                    end: pos + line.len(),
                     delimiter: delim,
                 });
                 pending.remove(0);
@@ -526,6 +538,7 @@ fn mask(text: &str) -> (String, Vec<Heredoc>) {
             instr_line_start,
             body_start,
             body_end: text.len(),
+            end: text.len(),
             delimiter: delim.clone(),
         });
     }

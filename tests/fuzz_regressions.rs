@@ -1,0 +1,87 @@
+//! Inputs the fuzz targets (tests/fuzz) once failed on, minimized, with the
+//! same three properties the targets check: no panic, a parsing input gives
+//! a parsing output, and migrating twice equals migrating once.
+
+use std::path::Path;
+
+use charon::analyze::{dockerfile, shell};
+use charon::recipe::Recipe;
+use charon::session::{migrate_dockerfile_text, migrate_script_text};
+
+fn dockerfile_properties(text: &str) {
+    let r = Recipe::embedded().unwrap();
+    let read = |_: &str| -> Option<String> { None };
+    let path = Path::new("Dockerfile");
+    let parsed = dockerfile::parse(path, text);
+    let once = match migrate_dockerfile_text(&r, "Dockerfile", text, &read) {
+        Ok((once, _)) => once,
+        Err(e) => {
+            assert!(
+                parsed.is_err(),
+                "input parses but migration failed: {e}\n{text}"
+            );
+            return;
+        }
+    };
+    if parsed.is_ok() {
+        if let Err(e) = dockerfile::parse(path, &once) {
+            panic!("output does not parse: {e}\n--- input\n{text}\n--- output\n{once}");
+        }
+    }
+    let (twice, _) = migrate_dockerfile_text(&r, "Dockerfile", &once, &read).unwrap();
+    assert_eq!(twice, once, "not idempotent:\n{text}");
+}
+
+fn script_properties(text: &str) {
+    let r = Recipe::embedded().unwrap();
+    let clean = |t: &str| {
+        shell::parse(t)
+            .map(|s| s.error_ranges().is_empty())
+            .unwrap_or(false)
+    };
+    let (once, _) = migrate_script_text(&r, "entrypoint.sh", text).unwrap();
+    if clean(text) {
+        assert!(
+            clean(&once),
+            "output does not parse:\n--- input\n{text}\n--- output\n{once}"
+        );
+    }
+    let (twice, _) = migrate_script_text(&r, "entrypoint.sh", &once).unwrap();
+    assert_eq!(twice, once, "not idempotent:\n{text}");
+}
+
+#[test]
+fn removing_a_heredoc_run_removes_its_body() {
+    // The ARM64 clang-wrapper rule removed the RUN line and left the body
+    // of its unterminated heredoc behind as instructions.
+    dockerfile_properties("RUN <<F\nfuse-ld=goldclang\nx\n");
+    dockerfile_properties("FROM alpine:3.20\nRUN <<EOF\nmv /usr/bin/clang /usr/bin/clang.real # -fuse-ld=gold\nEOF\nRUN apk add curl\n");
+}
+
+/// The fuzz targets' seed corpus, checked on every test run.
+fn corpus(dir: &str) -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut out: Vec<(String, String)> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let text = std::fs::read_to_string(e.path()).ok()?;
+            Some((e.file_name().to_string_lossy().to_string(), text))
+        })
+        .collect();
+    out.sort();
+    assert!(!out.is_empty(), "empty corpus {}", root.display());
+    out
+}
+
+#[test]
+fn the_seed_corpus_has_the_fuzz_properties() {
+    for (name, text) in corpus("tests/fixtures/dockerfile") {
+        if name.ends_with(".Dockerfile") {
+            dockerfile_properties(&text);
+        }
+    }
+    for (_, text) in corpus("tests/fixtures/shell") {
+        script_properties(&text);
+    }
+}
