@@ -15,7 +15,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -23,7 +23,7 @@ impl Rng {
         z ^ (z >> 31)
     }
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
     pub fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
         xs[self.below(xs.len())]
@@ -187,7 +187,7 @@ fn script(r: &mut Rng, i: usize) -> String {
 }
 
 fn workflow(r: &mut Rng, i: usize) -> String {
-    let image = if i % 2 == 0 {
+    let image = if i.is_multiple_of(2) {
         "alpine:3.23"
     } else {
         "debian:bookworm-slim"
@@ -199,7 +199,7 @@ fn workflow(r: &mut Rng, i: usize) -> String {
 }
 
 fn compose(r: &mut Rng, i: usize) -> String {
-    let image = if i % 2 == 0 {
+    let image = if i.is_multiple_of(2) {
         "redis:7-alpine"
     } else {
         "postgres:16-bookworm"

@@ -71,6 +71,8 @@ fn run(mut c: Command) {
 
 /// Peak resident set of one run of `c`, in MiB (from wait4's rusage).
 fn peak_rss_mib(mut c: Command) -> f64 {
+    // Reaped by wait4 below (which also reports its rusage), not by Child::wait.
+    #[allow(clippy::zombie_processes)]
     let child = c.spawn().expect("spawns");
     let mut status = 0;
     // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.

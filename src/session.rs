@@ -1373,6 +1373,15 @@ fn migrate_with(
     text: &str,
     rules: &dyn Fn(&str) -> Result<rewrite::RuleOutput>,
 ) -> Result<(String, Vec<crate::plan::Note>)> {
+    // Files are read with `read_text`, which refuses NUL bytes; text from
+    // elsewhere gets the same answer.
+    if let Some(at) = text.find('\0') {
+        return Err(Error::Parse {
+            path: PathBuf::from(path),
+            line: crate::analyze::line_of(text, at),
+            reason: "binary content (a NUL byte); left alone".into(),
+        });
+    }
     let mut cur = text.to_string();
     let mut notes: Vec<crate::plan::Note> = Vec::new();
     for _ in 0..8 {

@@ -51,6 +51,20 @@ fn script_properties(text: &str) {
 }
 
 #[test]
+fn text_with_a_nul_byte_is_refused_not_rewritten() {
+    // The user converter quoted `-G\0app` into `-g ' app'` with a NUL inside.
+    let r = Recipe::embedded().unwrap();
+    let text = "#!/bin/sh\nadduser -D -u 1000 -G\0app app\n";
+    let err = migrate_script_text(&r, "entrypoint.sh", text).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "entrypoint.sh:2: binary content (a NUL byte); left alone"
+    );
+    let read = |_: &str| -> Option<String> { None };
+    assert!(migrate_dockerfile_text(&r, "Dockerfile", "FROM alpine\0\n", &read).is_err());
+}
+
+#[test]
 fn removing_a_heredoc_run_removes_its_body() {
     // The ARM64 clang-wrapper rule removed the RUN line and left the body
     // of its unterminated heredoc behind as instructions.
