@@ -543,7 +543,6 @@ fn verify(cli: &Cli, recipe: Recipe, a: &VerifyArgs) -> anyhow::Result<ExitCode>
         };
         let report = verify::run(plan, &mut sb, &mut on)?;
         if a.keep {
-            let _ = std::fs::write(scratch.dir().join("KEEP"), b"kept by --keep\n");
             eprintln!(
                 "charon-tui verify: root filesystem of stage {} kept in {}",
                 plan.stage,

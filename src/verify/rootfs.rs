@@ -220,7 +220,14 @@ pub fn ensure(
     if let Some(m) = &mirror {
         cmd.arg(m);
     }
-    let out = run_isolated(cmd, None, stop)?;
+    let out = match run_isolated(cmd, None, stop) {
+        Ok(o) => o,
+        Err(e) => {
+            // Interrupted: nothing half-built stays behind.
+            let _ = remove_tree(&partial);
+            return Err(e);
+        }
+    };
     if out.code != Some(0) {
         let _ = remove_tree(&partial);
         let tail: Vec<&str> = out.output.lines().rev().take(8).collect();
@@ -274,6 +281,10 @@ impl Scratch {
             .map_err(|e| Error::io(&runs, e))?
             .keep();
         let root = dir.join("root");
+        if keep {
+            // A kept run survives the stale-run cleanup, even if interrupted.
+            write(&dir.join("KEEP"), b"kept by --keep\n")?;
+        }
         let scratch = Scratch {
             root: root.clone(),
             keep,
