@@ -99,3 +99,40 @@ fn the_seed_corpus_has_the_fuzz_properties() {
         script_properties(&text);
     }
 }
+
+#[test]
+fn a_continuation_before_a_removed_command_is_kept_and_a_left_add_keeps_its_del() {
+    // The Dockerfile fuzzer: `pytho\` (no blank before the continuation)
+    // then `&& apk del .gyp`. The add was left alone (unknown package) but
+    // its del was removed, and the removal left `pytho\` over an empty
+    // line, so the RUN swallowed the next instruction.
+    let text = "FROM node:20-alpine\nWORKDIR \"./\nRUN apk add --no-cache --virtual .gyp pytho\\\n    && apk del .gyp\nCOPY . .\nCMD [\"node\", \"ser|er.js\"]\n";
+    dockerfile_properties(text);
+    let r = Recipe::embedded().unwrap();
+    let read = |_: &str| -> Option<String> { None };
+    let (once, notes) = migrate_dockerfile_text(&r, "Dockerfile", text, &read).unwrap();
+    assert!(
+        once.contains("pytho\\\n    && apk del .gyp\nCOPY . .\n"),
+        "{once}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.message.contains("apk del: .gyp not installed")),
+        "{notes:?}"
+    );
+    // The same shape with a known package: converted, continuation intact.
+    let known = "FROM node:20-alpine\nRUN apk add --virtual .gyp python3\\\n    && npm ci \\\n    && apk del .gyp\nCOPY . .\n";
+    dockerfile_properties(known);
+    let (once, _) = migrate_dockerfile_text(&r, "Dockerfile", known, &read).unwrap();
+    assert!(
+        once.contains("apt-get purge -y --auto-remove python3"),
+        "{once}"
+    );
+    assert!(once.contains("\nCOPY . .\n"), "{once}");
+    // A command removed after `word\`: the continuation goes with it.
+    let removed = "FROM alpine:3.20\nRUN make all\\\n    && apk upgrade bash\nCOPY . .\n";
+    dockerfile_properties(removed);
+    let (once, _) = migrate_dockerfile_text(&r, "Dockerfile", removed, &read).unwrap();
+    assert!(once.ends_with("RUN make all\nCOPY . .\n"), "{once}");
+}

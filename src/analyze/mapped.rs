@@ -82,6 +82,20 @@ impl MappedText {
         }
     }
 
+    /// Map an assembled range that is deleted. Like [`Self::range_to_file`],
+    /// except that a deletion running from a piece boundary to the end of the
+    /// text takes the gap before it along (the line continuation, and any
+    /// comment lines in it): left behind, the continuation would join the
+    /// file's next line to what remains (`pkg\` then `&& apk del .x` removed).
+    pub fn deletion_to_file(&self, start: usize, end: usize) -> (usize, usize) {
+        let (s, e) = self.range_to_file(start, end);
+        if start < end && start > 0 && self.text[end.min(self.text.len())..].trim().is_empty() {
+            (self.end_to_file(start).min(s), e)
+        } else {
+            (s, e)
+        }
+    }
+
     /// True when the assembled range lies in one piece (so replacing it in the
     /// file touches no line continuation or comment).
     pub fn is_contiguous(&self, start: usize, end: usize) -> bool {
@@ -108,5 +122,14 @@ mod tests {
         assert!(!m.is_contiguous(0, 7));
         assert!(m.is_contiguous(6, 7));
         assert_eq!(m.range_to_file(2, 2), (6, 6));
+        // Deleting "    b" (from the boundary to the end) takes the `\` along.
+        let file = "RUN a\\\n    b\n";
+        let m = MappedText::from_ranges(file, &[(4, 5), (7, 12)]);
+        assert_eq!(m.text, "a    b");
+        assert_eq!(m.range_to_file(1, 6), (7, 12));
+        assert_eq!(m.deletion_to_file(1, 6), (5, 12));
+        // Not at the end, or not a boundary: the same as range_to_file.
+        assert_eq!(m.deletion_to_file(1, 3), (7, 9));
+        assert_eq!(m.deletion_to_file(2, 6), (8, 12));
     }
 }

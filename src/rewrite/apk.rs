@@ -401,7 +401,25 @@ pub fn convert(
             }
             "del" => {
                 let edits_before = pass.edits.len();
+                let (notes_before, flags_before) = (pass.notes.len(), pass.flags.len());
+                pass.unknown.clear();
                 let kept = pass.map_words(cmd, &parsed.packages, virtuals);
+                if kept.is_empty() && !pass.unknown.is_empty() {
+                    // Nothing converted installed these (an `apk add` left
+                    // alone, or a virtual package of another stage): removing
+                    // the command would change what the image keeps.
+                    pass.edits.truncate(edits_before);
+                    pass.notes.truncate(notes_before);
+                    pass.flags.truncate(flags_before);
+                    out.findings.push((
+                        cmd.start,
+                        format!(
+                            "apk del: {} not installed by a converted `apk add` (no known Debian package); convert this command by hand",
+                            pass.unknown.join(", ")
+                        ),
+                    ));
+                    continue;
+                }
                 if kept.is_empty() {
                     pass.edits.truncate(edits_before);
                     whole |= pass.remove(cmd);
@@ -568,6 +586,39 @@ mod tests {
         assert_eq!(
             t,
             "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev && make && apt-get purge -y --auto-remove gcc libc6-dev && rm -rf /var/lib/apt/lists/*"
+        );
+    }
+
+    #[test]
+    fn a_virtual_add_left_alone_keeps_its_del() {
+        // Found by the Dockerfile fuzzer: the add had no known package and
+        // was left, but its `apk del` was removed.
+        let (t, o) = run(
+            "apk add --virtual .gyp frobnicator && npm ci && apk del .gyp",
+            Tool::Apk,
+        );
+        assert_eq!(
+            t,
+            "apk add --virtual .gyp frobnicator && npm ci && apk del .gyp"
+        );
+        assert_eq!(o.findings.len(), 2, "{:?}", o.findings);
+        assert!(o.findings[1]
+            .1
+            .contains("apk del: .gyp not installed by a converted"));
+    }
+
+    #[test]
+    fn removal_after_a_word_ending_in_a_continuation_keeps_the_line_joined() {
+        // `curl\` + newline: tree-sitter-bash folds the continuation into
+        // the word; removing the next command must not leave a dangling `\`.
+        let src = "make all\\\n    && apk upgrade bash\nls\n";
+        let (t, _) = run(src, Tool::Apk);
+        assert_eq!(t, "make all\nls\n");
+        let word_end = "apk add --virtual .d python3\\\n  && apk del .d";
+        let (t, _) = run(word_end, Tool::Apk);
+        assert!(
+            t.contains("apt-get purge -y --auto-remove python3"),
+            "{t:?}"
         );
     }
 

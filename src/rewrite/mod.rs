@@ -104,7 +104,11 @@ impl ShellChange {
         self.edits
             .iter()
             .map(|e| {
-                let (s, t) = m.range_to_file(e.start, e.end);
+                let (s, t) = if e.replacement.is_empty() {
+                    m.deletion_to_file(e.start, e.end)
+                } else {
+                    m.range_to_file(e.start, e.end)
+                };
                 Edit::new(s, t, e.replacement.clone())
             })
             .collect()

@@ -10,9 +10,16 @@ shift || true
 targets=("$@")
 [ "${#targets[@]}" -gt 0 ] || targets=(dockerfile shell)
 work="target/fuzz-corpus"
-mkdir -p "$work/dockerfile" "$work/shell"
-cp tests/fixtures/dockerfile/* assets/demo/Dockerfile "$work/dockerfile/"
-cp tests/fixtures/shell/* assets/demo/.docker/docker-entrypoint.sh "$work/shell/"
+# Seed only the corpora of the targets run here, so two runs of this script
+# (one per target, in parallel) never copy into the same directory.
+for t in "${targets[@]}"; do
+    mkdir -p "$work/$t"
+    case "$t" in
+    dockerfile) cp -f tests/fixtures/dockerfile/* assets/demo/Dockerfile "$work/$t/" ;;
+    shell) cp -f tests/fixtures/shell/* assets/demo/.docker/docker-entrypoint.sh "$work/$t/" ;;
+    *) echo "run.sh: unknown target $t (dockerfile, shell)" >&2; exit 2 ;;
+    esac
+done
 cargo +nightly fuzz build --fuzz-dir tests/fuzz -O
 for t in "${targets[@]}"; do
     echo "fuzz: $t for ${secs}s"
