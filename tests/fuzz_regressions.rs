@@ -136,3 +136,11 @@ fn a_continuation_before_a_removed_command_is_kept_and_a_left_add_keeps_its_del(
     let (once, _) = migrate_dockerfile_text(&r, "Dockerfile", removed, &read).unwrap();
     assert!(once.ends_with("RUN make all\nCOPY . .\n"), "{once}");
 }
+
+#[test]
+fn removing_a_backgrounded_command_removes_its_ampersand() {
+    // The shell fuzzer: `apk add >/dev/null 2>&1 &` (nothing to install) was
+    // removed but its `&` stayed, alone on a line.
+    script_properties("#!\napk add>/dev/narull 2>&1 &\nenv HOME=/app=1\"4VO- httth\"!|| exit 1\n");
+    script_properties("#!/bin/sh\napk add >/dev/null 2>&1 & wait\necho done\n");
+}

@@ -258,10 +258,11 @@ impl Script {
                 if stmts <= 1 {
                     Removal::Whole
                 } else {
-                    // Remove the statement and the separator/newline after it.
+                    // Remove the statement and the separator/newline after it
+                    // (`;`, or `&` sending it to the background).
                     let mut end = stmt.end_byte();
                     let bytes = self.src.as_bytes();
-                    while end < bytes.len() && matches!(bytes[end], b';' | b' ' | b'\t') {
+                    while end < bytes.len() && matches!(bytes[end], b';' | b'&' | b' ' | b'\t') {
                         end += 1;
                     }
                     if end < bytes.len() && bytes[end] == b'\n' {
@@ -386,6 +387,13 @@ mod tests {
         assert_eq!(format!("{}{}", &src[..x], &src[y..]), "b && c");
         let s = parse("only").unwrap();
         assert_eq!(s.commands()[0].removal, Removal::Whole);
+        // A backgrounded statement takes its `&` along (found by the shell fuzzer).
+        let src = "#!/bin/sh\napk add >/dev/null 2>&1 &\nexit 1\n";
+        let s = parse(src).unwrap();
+        let Removal::Range(x, y) = s.commands()[0].removal else {
+            panic!()
+        };
+        assert_eq!(format!("{}{}", &src[..x], &src[y..]), "#!/bin/sh\nexit 1\n");
     }
 
     #[test]

@@ -206,6 +206,7 @@ impl Pass<'_> {
         virtuals: &HashMap<String, Vec<String>>,
     ) -> Vec<String> {
         let mut kept = Vec::new();
+        let mut deleted = Vec::new();
         for (k, w) in pkgs.iter().enumerate() {
             let spec = w.text();
             if let Some(list) = virtuals.get(spec) {
@@ -238,12 +239,12 @@ impl Pass<'_> {
                     kept.extend(names);
                 }
                 Mapped::Dropped(why) => {
-                    self.edits.push(self.word_deletion(cmd, pkgs, k));
+                    deleted.push(k);
                     self.notes.push(format!("{name} dropped: {why}"));
                 }
                 Mapped::Unknown => {
                     self.unknown.push(name.to_string());
-                    self.edits.push(self.word_deletion(cmd, pkgs, k));
+                    deleted.push(k);
                     self.flags.push(format!("unmapped package {name}"));
                     self.notes.push(format!(
                         "{name} has no known Debian equivalent: kept out of the install; add the right Debian package by editing this hunk"
@@ -251,20 +252,9 @@ impl Pass<'_> {
                 }
             }
         }
+        let dels = word_deletions(cmd, pkgs, &deleted);
+        self.edits.extend(dels);
         kept
-    }
-
-    /// Delete package word `k` and the blank before it (or after it, for the
-    /// first word), so no double spaces or dangling continuations remain.
-    fn word_deletion(&self, cmd: &Command, pkgs: &[&Word], k: usize) -> Edit {
-        let w = pkgs[k];
-        let prev_end = cmd.end_before(w);
-        if k == 0 {
-            if let Some(next) = pkgs.get(1) {
-                return Edit::delete(w.start, next.start);
-            }
-        }
-        Edit::delete(prev_end, w.end)
     }
 
     fn finish_install(&mut self, cmd: &Command, parsed: &Parsed, prefix: String, kept: &[String]) {
@@ -290,6 +280,35 @@ impl Pass<'_> {
         self.last_apt_end = Some(cmd.stmt_end);
         self.converted += 1;
     }
+}
+
+/// Delete the package words `deleted` (indexes into `pkgs`, ascending) with
+/// the blank before each (after it, for a run at the start of the
+/// packages), so no double spaces or dangling continuations remain. Adjacent
+/// deleted words (`bash bash`, a duplicate) go as one range: per-word ranges
+/// would overlap.
+fn word_deletions(cmd: &Command, pkgs: &[&Word], deleted: &[usize]) -> Vec<Edit> {
+    let arg_of = |w: &Word| cmd.args.iter().position(|a| a.start == w.start);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < deleted.len() {
+        // The run deleted[i..=j]: consecutive arguments of the command.
+        let mut j = i;
+        while j + 1 < deleted.len() {
+            match (arg_of(pkgs[deleted[j]]), arg_of(pkgs[deleted[j + 1]])) {
+                (Some(a), Some(b)) if b == a + 1 => j += 1,
+                _ => break,
+            }
+        }
+        let (first, last) = (pkgs[deleted[i]], pkgs[deleted[j]]);
+        let next = arg_of(last).and_then(|a| cmd.args.get(a + 1));
+        out.push(match next {
+            Some(n) if deleted[i] == 0 => Edit::delete(first.start, n.start),
+            _ => Edit::delete(cmd.end_before(first), last.end),
+        });
+        i = j + 1;
+    }
+    out
 }
 
 /// Convert every `apk` (or `xx-apk`) command of a shell text. `virtuals`
@@ -587,6 +606,18 @@ mod tests {
             t,
             "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev && make && apt-get purge -y --auto-remove gcc libc6-dev && rm -rf /var/lib/apt/lists/*"
         );
+    }
+
+    #[test]
+    fn duplicate_and_adjacent_dropped_packages_go_in_one_deletion() {
+        // Found by the scale benchmark's generator: `bash bash` made two
+        // overlapping deletions and the whole RUN was left alone.
+        let (t, _) = run("apk add --no-cache bash bash openssl git bash", Tool::Apk);
+        assert!(t.contains("--no-install-recommends openssl git &&"), "{t}");
+        let (t, _) = run("apk add bash curl coreutils bash --no-cache jq", Tool::Apk);
+        assert!(t.contains("--no-install-recommends curl jq &&"), "{t}");
+        let (t, _) = run("apk add curl bash \\\n    coreutils jq", Tool::Apk);
+        assert!(t.contains("--no-install-recommends curl jq &&"), "{t:?}");
     }
 
     #[test]
