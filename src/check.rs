@@ -6,13 +6,12 @@
 //! severity, position, message and fix hint. Read-only.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use serde::Serialize;
 
 use crate::analyze::{line_of, line_start};
 use crate::rewrite::{self, Finding, Proposal};
-use crate::session::{is_dockerfile_name, Session};
+use crate::session::{read_text_in, Session};
 
 /// Rules that report migration work (documentation and bookkeeping rules do not).
 const SKIP: &[&str] = &["changelog", "archive-plan", "baseline-doc", "docs-mentions"];
@@ -113,8 +112,11 @@ fn is_script(name: &str, text: &str) -> bool {
 
 /// Scan the repository.
 pub fn run(session: &Session) -> crate::Result<Report> {
+    use rayon::prelude::*;
     let mut out = Report::default();
-    let plan = session.plan()?;
+    let disc = session.discover();
+    out.files_scanned = disc.files;
+    let plan = session.plan_from(&disc)?;
     // Everything the plan proposes, and what it left alone.
     let mut seen: BTreeSet<String> = BTreeSet::new();
     for h in &plan.hunks {
@@ -162,60 +164,37 @@ pub fn run(session: &Session) -> crate::Result<Report> {
     for e in &plan.errors {
         out.skipped.push(e.clone());
     }
-    // Files the plan does not cover: every other script and compose image.
-    let walker = ignore::WalkBuilder::new(&session.root)
-        .hidden(false)
-        .git_ignore(true)
-        .parents(false)
-        .follow_links(false)
-        .filter_entry(|e| e.file_name() != ".git")
-        .build();
-    for entry in walker.flatten() {
-        let Some(ft) = entry.file_type() else {
-            continue;
-        };
-        if !ft.is_file() {
-            continue;
-        }
-        out.files_scanned += 1;
-        let rel = entry
-            .path()
-            .strip_prefix(&session.root)
-            .unwrap_or(entry.path())
-            .to_string_lossy()
-            .replace('\\', "/");
-        let name = entry.file_name().to_string_lossy().to_string();
-        let interesting = name.ends_with(".sh")
-            || rewrite::compose::is_compose_name(&name)
-            || !name.contains('.') && !is_dockerfile_name(&name);
-        if !interesting || seen.contains(&rel) {
-            continue;
-        }
-        let text = match session.read_text(&rel) {
-            Ok(t) => t,
-            Err(e) => {
-                if name.ends_with(".sh") || rewrite::compose::is_compose_name(&name) {
-                    out.skipped.push(e);
+    // Files the plan does not cover: every other script, read in parallel.
+    let (root, recipe) = (session.root.as_path(), &session.recipe);
+    let others: Vec<&String> = disc
+        .other_scripts
+        .iter()
+        .filter(|rel| !seen.contains(*rel))
+        .collect();
+    let parts: Vec<Report> = others
+        .par_iter()
+        .map(|rel| {
+            let mut part = Report::default();
+            let name = rel.rsplit('/').next().unwrap_or(rel);
+            match read_text_in(root, rel) {
+                Ok(text) if is_script(name, &text) => {
+                    let (p, f) = rewrite::script::rewrite(rel, &text, recipe);
+                    push(&mut part, rel, &text, &p, &f);
                 }
-                continue;
+                Ok(_) => {}
+                // Files without an extension are only maybe scripts.
+                Err(e) if name.ends_with(".sh") => part.skipped.push(e),
+                Err(_) => {}
             }
-        };
-        if rewrite::compose::is_compose_name(&name) {
-            compose_images(&mut out, &rel, &text, session);
-        } else if is_script(&name, &text) {
-            let (p, f) = rewrite::script::rewrite(&rel, &text, &session.recipe);
-            push(&mut out, &rel, &text, &p, &f);
-        }
+            part
+        })
+        .collect();
+    for part in parts {
+        out.findings.extend(part.findings);
+        out.skipped.extend(part.skipped);
     }
-    // Compose files the plan covered may still name Alpine images.
-    for rel in seen.iter().filter(|f| {
-        rewrite::compose::is_compose_name(
-            Path::new(f)
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or(""),
-        )
-    }) {
+    // Compose files may name Alpine images (sidecars the plan leaves alone).
+    for rel in &disc.compose {
         if let Ok(text) = session.read_text(rel) {
             compose_images(&mut out, rel, &text, session);
         }

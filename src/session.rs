@@ -34,6 +34,11 @@ pub struct Discovery {
     pub markdown: Vec<String>,
     /// `path: reason` for candidates that were not read.
     pub skipped: Vec<String>,
+    /// Every other file that may be a shell script (`*.sh`, or no
+    /// extension): `check` reads them.
+    pub other_scripts: Vec<String>,
+    /// Regular files walked (links and directories not counted).
+    pub files: usize,
 }
 
 /// Is this file name a Dockerfile?
@@ -223,6 +228,15 @@ impl Session {
             .filter_entry(|e| e.file_name() != ".git")
             .build();
         for entry in walker.flatten() {
+            let Some(ft) = entry.file_type() else {
+                continue;
+            };
+            if ft.is_dir() {
+                continue;
+            }
+            if ft.is_file() {
+                d.files += 1;
+            }
             let name = entry.file_name().to_string_lossy().to_string();
             let rel = self.rel(entry.path());
             let list = if is_dockerfile_name(&name) {
@@ -234,6 +248,9 @@ impl Session {
             } else if name.to_ascii_lowercase().ends_with(".md") {
                 &mut d.markdown
             } else {
+                if ft.is_file() && (name.ends_with(".sh") || !name.contains('.')) {
+                    d.other_scripts.push(rel);
+                }
                 continue;
             };
             let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {
@@ -272,29 +289,7 @@ impl Session {
 
     /// Read a repository file as UTF-8 text, refusing links and huge files.
     pub fn read_text(&self, rel: &str) -> std::result::Result<String, String> {
-        let path = self.root.join(rel);
-        let meta = std::fs::symlink_metadata(&path).map_err(|e| format!("{rel}: {e}"))?;
-        if meta.file_type().is_symlink() {
-            return Err(format!("{rel}: symbolic link, not followed"));
-        }
-        if !meta.is_file() {
-            return Err(format!("{rel}: not a regular file"));
-        }
-        if meta.len() > MAX_FILE {
-            return Err(format!("{rel}: larger than 8 MiB, skipped"));
-        }
-        let bytes = std::fs::read(&path).map_err(|e| format!("{rel}: {e}"))?;
-        if bytes.contains(&0) {
-            return Err(format!(
-                "{rel}:1: binary file (contains NUL bytes), skipped"
-            ));
-        }
-        String::from_utf8(bytes).map_err(|e| {
-            format!(
-                "{rel}: not UTF-8 (invalid byte at offset {}); convert it to UTF-8 first",
-                e.utf8_error().valid_up_to()
-            )
-        })
+        read_text_in(&self.root, rel)
     }
 
     /// Interpret the Dockerfiles' stages for `verify`: `file` limits the
@@ -393,7 +388,16 @@ impl Session {
 
     /// Run every rule over the repository and build the plan.
     pub fn plan(&self) -> Result<Plan> {
-        let disc = self.discover();
+        self.plan_from(&self.discover())
+    }
+
+    /// [`Self::plan`] over files already discovered. Files are read and
+    /// their rules run in parallel (rayon); everything that joins files
+    /// (scripts a Dockerfile runs, Renovate's ARGs, the baseline, the
+    /// CHANGELOG) is gathered afterwards in discovery order, so the plan does
+    /// not depend on the thread count.
+    pub fn plan_from(&self, disc: &Discovery) -> Result<Plan> {
+        use rayon::prelude::*;
         let (state, _) = self.load_state()?;
         let mut inputs = Vec::new();
         let mut errors: Vec<String> = disc.skipped.clone();
@@ -418,8 +422,26 @@ impl Session {
             };
 
         // Dockerfiles, and what they tell about scripts, ARGs and the baseline.
-        for df in &disc.dockerfiles {
-            let text = match self.read_text(df) {
+        let (root, recipe) = (self.root.as_path(), &self.recipe);
+        let rewritten: Vec<_> = disc
+            .dockerfiles
+            .par_iter()
+            .map(|df| {
+                let text = read_text_in(root, df)?;
+                let dir = Path::new(df)
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                let read = |src: &str| -> Option<String> {
+                    let rel = normalize(&dir.join(src.trim_start_matches("./")))?;
+                    read_text_in(root, &rel).ok()
+                };
+                let out = rewrite::dockerfile::rewrite(df, &text, recipe, &read);
+                Ok((text, out))
+            })
+            .collect();
+        for (df, done) in disc.dockerfiles.iter().zip(rewritten) {
+            let (text, out) = match done {
                 Ok(t) => t,
                 Err(e) => {
                     errors.push(e);
@@ -430,15 +452,17 @@ impl Session {
                 .parent()
                 .map(Path::to_path_buf)
                 .unwrap_or_default();
-            let read = |src: &str| -> Option<String> {
-                let rel = normalize(&dir.join(src.trim_start_matches("./")))?;
-                self.read_text(&rel).ok()
-            };
-            let original = base
-                .and_then(|b| crate::git::read_at(&self.repo, b, df))
-                .unwrap_or_else(|| text.clone());
-            baseline.extend(rewrite::dockerfile::baseline_rows(df, &original));
-            match rewrite::dockerfile::rewrite(df, &text, &self.recipe, &read) {
+            // The baseline is the Dockerfile as it was before the first
+            // migration commit (the base commit), or as it is now.
+            let original = base.and_then(|b| crate::git::read_at(&self.repo, b, df));
+            match (&original, &out) {
+                (Some(o), _) if *o != text => {
+                    baseline.extend(rewrite::dockerfile::baseline_rows(df, o))
+                }
+                (_, Ok(out)) => baseline.extend(out.baseline.iter().cloned()),
+                (_, Err(_)) => {}
+            }
+            match out {
                 Ok(out) => {
                     for s in out.entrypoints.iter().chain(&out.scripts) {
                         if let Some(rel) = normalize(&dir.join(s.trim_start_matches("./"))) {
@@ -467,6 +491,37 @@ impl Session {
                 scripts.insert(default.clone());
             }
         }
+        // Scripts, compose files and workflows: one file each, in parallel.
+        #[derive(Clone, Copy)]
+        enum Kind {
+            Script,
+            Compose,
+            Workflow,
+        }
+        let jobs: Vec<(&str, Kind)> = scripts
+            .iter()
+            .map(|s| (s.as_str(), Kind::Script))
+            .chain(disc.compose.iter().map(|c| (c.as_str(), Kind::Compose)))
+            .chain(disc.workflows.iter().map(|w| (w.as_str(), Kind::Workflow)))
+            .collect();
+        let outs: Vec<_> = jobs
+            .par_iter()
+            .map(|&(path, kind)| {
+                let text = read_text_in(root, path)?;
+                let out = match kind {
+                    Kind::Script => rewrite::script::rewrite(path, &text, recipe),
+                    Kind::Compose => rewrite::compose::rewrite(path, &text),
+                    Kind::Workflow => rewrite::workflow::rewrite(path, &text, recipe),
+                };
+                Ok((text, out))
+            })
+            .collect();
+        for ((path, _), done) in jobs.iter().zip(outs) {
+            match done {
+                Ok((text, out)) => inputs.push(file(path, text, out)),
+                Err(e) => errors.push(e),
+            }
+        }
         let mut each =
             |path: &str, rule: &dyn Fn(&str) -> rewrite::RuleOutput| match self.read_text(path) {
                 Ok(text) => {
@@ -475,15 +530,6 @@ impl Session {
                 }
                 Err(e) => errors.push(e),
             };
-        for sc in &scripts {
-            each(sc, &|t| rewrite::script::rewrite(sc, t, &self.recipe));
-        }
-        for c in &disc.compose {
-            each(c, &|t| rewrite::compose::rewrite(c, t));
-        }
-        for w in &disc.workflows {
-            each(w, &|t| rewrite::workflow::rewrite(w, t, &self.recipe));
-        }
         // Renovate: the config the repository already uses, never a new one.
         if let Some(cfg) = rewrite::renovate::CONFIG_FILES
             .iter()
@@ -1433,6 +1479,35 @@ fn migrate_with(
         })?;
     }
     Ok((cur, notes))
+}
+
+/// Read the repository file `rel` under `root` as UTF-8 text, refusing
+/// links, non-regular files, huge files and binary content; the error names
+/// the file and the reason.
+pub fn read_text_in(root: &Path, rel: &str) -> std::result::Result<String, String> {
+    let path = root.join(rel);
+    let meta = std::fs::symlink_metadata(&path).map_err(|e| format!("{rel}: {e}"))?;
+    if meta.file_type().is_symlink() {
+        return Err(format!("{rel}: symbolic link, not followed"));
+    }
+    if !meta.is_file() {
+        return Err(format!("{rel}: not a regular file"));
+    }
+    if meta.len() > MAX_FILE {
+        return Err(format!("{rel}: larger than 8 MiB, skipped"));
+    }
+    let bytes = std::fs::read(&path).map_err(|e| format!("{rel}: {e}"))?;
+    if bytes.contains(&0) {
+        return Err(format!(
+            "{rel}:1: binary file (contains NUL bytes), skipped"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{rel}: not UTF-8 (invalid byte at offset {}); convert it to UTF-8 first",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 #[cfg(test)]

@@ -332,3 +332,69 @@ fn run_blocked_failed_timeout_and_trust() {
         .code(2)
         .stderr(predicate::str::contains("not a command item"));
 }
+
+#[test]
+fn plan_and_check_do_not_depend_on_the_thread_count() {
+    // Files are read and their rules run in parallel: the output must be
+    // the same, byte for byte, with one thread or several.
+    let (_d, repo) = demo();
+    let df = std::fs::read_to_string(repo.join("Dockerfile")).unwrap();
+    let sh = std::fs::read_to_string(repo.join(".docker/docker-entrypoint.sh")).unwrap();
+    for i in 0..40 {
+        let dir = repo.join(format!("services/svc-{i:02}"));
+        std::fs::create_dir_all(dir.join(".docker")).unwrap();
+        // Vary the files so their hunks differ.
+        std::fs::write(
+            dir.join("Dockerfile"),
+            df.replace("1000", &format!("{}", 2000 + i)),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join(".docker/docker-entrypoint.sh"),
+            format!("{sh}\n# service {i}\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join(format!("tool-{i}")),
+            format!("#!/bin/sh\nsu-exec app{i} true\n"),
+        )
+        .unwrap();
+    }
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "services"]);
+    let run = |threads: &str, args: &[&str]| {
+        let out = bin()
+            .env("RAYON_NUM_THREADS", threads)
+            .arg("--repo")
+            .arg(&repo)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {out:?}"
+        );
+        out.stdout
+    };
+    for args in [
+        &["plan", "--format", "json"][..],
+        &["check", "--format", "json"][..],
+    ] {
+        let one = run("1", args);
+        let four = run("4", args);
+        assert!(one.len() > 10_000, "{args:?}: {} bytes", one.len());
+        assert!(
+            one == four,
+            "{args:?}: output differs between 1 and 4 threads"
+        );
+    }
+    // The extra scripts were found by check's single walk.
+    let (_, v) = check_json(&repo);
+    let files: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["file"].as_str())
+        .collect();
+    assert!(files.contains(&"services/svc-39/tool-39"), "{files:?}");
+}

@@ -119,13 +119,28 @@ impl std::fmt::Debug for Script {
 
 /// Parse shell source. Fails only if tree-sitter itself cannot run.
 pub fn parse(src: &str) -> Result<Script, String> {
-    let mut parser = Parser::new();
-    parser
-        .set_language(&tree_sitter_bash::LANGUAGE.into())
-        .map_err(|e| format!("tree-sitter-bash: {e}"))?;
-    let tree = parser
-        .parse(src, None)
-        .ok_or_else(|| "tree-sitter could not parse the text".to_string())?;
+    thread_local! {
+        // One parser per thread, reused: a plan parses thousands of texts.
+        static PARSER: std::cell::RefCell<Option<Parser>> = const { std::cell::RefCell::new(None) };
+    }
+    let tree = PARSER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let parser = match &mut *slot {
+            Some(p) => p,
+            None => {
+                let mut p = Parser::new();
+                p.set_language(&tree_sitter_bash::LANGUAGE.into())
+                    .map_err(|e| format!("tree-sitter-bash: {e}"))?;
+                slot.insert(p)
+            }
+        };
+        let tree = parser.parse(src, None);
+        if tree.is_none() {
+            // A parse that did not finish leaves state behind: start afresh.
+            parser.reset();
+        }
+        tree.ok_or_else(|| "tree-sitter could not parse the text".to_string())
+    })?;
     Ok(Script {
         src: src.to_string(),
         tree,
@@ -179,10 +194,17 @@ impl Script {
     pub fn commands(&self) -> Vec<Command> {
         let errors = self.error_ranges();
         let mut out = Vec::new();
-        let mut stack = vec![(self.tree.root_node(), false)];
-        while let Some((n, in_sub)) = stack.pop() {
+        // One cursor walk in document order, keeping the ancestors: asking a
+        // tree-sitter node for its parent walks down from the root again.
+        let mut cur = self.tree.walk();
+        let mut ancestors: Vec<Node> = Vec::new();
+        // Per depth: is the node inside a command substitution?
+        let mut in_sub = vec![false];
+        loop {
+            let n = cur.node();
+            let sub = in_sub.last().copied().unwrap_or(false);
             if n.kind() == "command" {
-                if let Some(c) = self.command(n, in_sub) {
+                if let Some(c) = self.command(n, &ancestors, sub) {
                     let clean = errors
                         .iter()
                         .all(|&(s, e)| e <= c.stmt_start || s >= c.stmt_end);
@@ -191,17 +213,23 @@ impl Script {
                     }
                 }
             }
-            let sub = in_sub || n.kind() == "command_substitution";
-            let mut cur = n.walk();
-            let children: Vec<Node> = n.children(&mut cur).collect();
-            for ch in children.into_iter().rev() {
-                stack.push((ch, sub));
+            if cur.goto_first_child() {
+                ancestors.push(n);
+                in_sub.push(sub || n.kind() == "command_substitution");
+                continue;
+            }
+            while !cur.goto_next_sibling() {
+                if !cur.goto_parent() {
+                    return out;
+                }
+                ancestors.pop();
+                in_sub.pop();
             }
         }
-        out
     }
 
-    fn command(&self, n: Node, in_substitution: bool) -> Option<Command> {
+    /// The command at `n`, whose ancestors (root first) are `ancestors`.
+    fn command(&self, n: Node, ancestors: &[Node], in_substitution: bool) -> Option<Command> {
         let name_node = n.child_by_field_name("name")?;
         let name = self.word(name_node);
         let mut args = Vec::new();
@@ -214,9 +242,10 @@ impl Script {
                 _ => {}
             }
         }
-        let stmt = match n.parent() {
-            Some(p) if p.kind() == "redirected_statement" => p,
-            _ => n,
+        // The statement: the command, or the redirected statement around it.
+        let (stmt, outer) = match ancestors.split_last() {
+            Some((p, rest)) if p.kind() == "redirected_statement" => (*p, rest),
+            _ => (n, ancestors),
         };
         Some(Command {
             start: assigns.first().map(|a| a.start).unwrap_or(n.start_byte()),
@@ -226,14 +255,15 @@ impl Script {
             assigns,
             name,
             args,
-            removal: self.removal(stmt),
+            removal: self.removal(stmt, outer.last().copied()),
             in_substitution,
-            top_level: is_top_level(stmt),
+            top_level: is_top_level(outer),
         })
     }
 
-    fn removal(&self, stmt: Node) -> Removal {
-        let Some(parent) = stmt.parent() else {
+    /// How statement `stmt`, child of `parent`, can be removed.
+    fn removal(&self, stmt: Node, parent: Option<Node>) -> Removal {
+        let Some(parent) = parent else {
             return Removal::Whole;
         };
         match parent.kind() {
@@ -250,10 +280,13 @@ impl Script {
                 }
             }
             "program" => {
+                // Is there another statement? (Stop at the second one: a
+                // long script must not make every removal linear.)
                 let mut cur = parent.walk();
                 let stmts = parent
                     .named_children(&mut cur)
                     .filter(|k| k.kind() != "comment")
+                    .take(2)
                     .count();
                 if stmts <= 1 {
                     Removal::Whole
@@ -328,12 +361,13 @@ impl Script {
     }
 }
 
-fn is_top_level(stmt: Node) -> bool {
-    let mut p = stmt.parent();
-    while let Some(x) = p {
+/// Is a statement whose ancestors (root first) are `ancestors` at the top
+/// level of the script (only lists and redirections around it)?
+fn is_top_level(ancestors: &[Node]) -> bool {
+    for x in ancestors.iter().rev() {
         match x.kind() {
             "program" => return true,
-            "list" | "redirected_statement" => p = x.parent(),
+            "list" | "redirected_statement" => {}
             _ => return false,
         }
     }

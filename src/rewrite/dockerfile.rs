@@ -32,13 +32,19 @@ pub struct Output {
     /// Global ARGs a FROM uses whose image is (or becomes) Debian:
     /// `(ARG name, image name after migration)`, for Renovate.
     pub image_args: Vec<(String, String)>,
+    /// Every stage's base image as written (for the baseline file).
+    pub baseline: Vec<super::docs::BaselineRow>,
 }
 
 /// Every stage's base image as written and resolved (for the baseline file).
 pub fn baseline_rows(path: &str, text: &str) -> Vec<super::docs::BaselineRow> {
-    let Ok(doc) = dockerfile::parse(Path::new(path), text) else {
-        return Vec::new();
-    };
+    match dockerfile::parse(Path::new(path), text) {
+        Ok(doc) => baseline_of(path, &doc),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn baseline_of(path: &str, doc: &dockerfile::Doc) -> Vec<super::docs::BaselineRow> {
     let args: HashMap<&str, &str> = doc
         .global_args()
         .filter_map(|(n, v)| v.map(|v| (n.as_str(), v.text.as_str())))
@@ -330,7 +336,10 @@ pub fn rewrite(
         path,
         doc: &doc,
         recipe,
-        out: Output::default(),
+        out: Output {
+            baseline: baseline_of(path, &doc),
+            ..Output::default()
+        },
     };
     let stage_maps = base_images(&mut cx);
     let mut installs: HashMap<usize, StageInstall> = HashMap::new();
