@@ -92,6 +92,86 @@ fn hunk_id(file: &str, rule: &str, old: &str, new: &str) -> String {
     d.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
+/// What one file contributes to the plan.
+#[derive(Default)]
+struct FileOutcome {
+    notes: Vec<Note>,
+    hunks: Vec<Hunk>,
+}
+
+/// The notes and hunks of one file: its proposals assigned to checklist
+/// items, collisions resolved (earlier items win).
+fn build_file(recipe: &Recipe, order: &BTreeMap<&str, usize>, f: &FileInput) -> FileOutcome {
+    let mut out = FileOutcome::default();
+    for fd in &f.findings {
+        out.notes.push(Note {
+            file: f.path.clone(),
+            line: fd.line,
+            rule: fd.rule.to_string(),
+            item: recipe.item_for(fd.rule, &[]).map(|i| i.id.clone()),
+            message: fd.message.clone(),
+        });
+    }
+    let mut assigned: Vec<(usize, &crate::recipe::Item, &Proposal)> = Vec::new();
+    for p in &f.proposals {
+        match recipe.item_for(p.rule, &p.tags) {
+            Some(item) => assigned.push((
+                order.get(item.id.as_str()).copied().unwrap_or(usize::MAX),
+                item,
+                p,
+            )),
+            None => out.notes.push(Note {
+                file: f.path.clone(),
+                line: p
+                    .edits
+                    .first()
+                    .map(|e| line_of(&f.text, e.start))
+                    .unwrap_or(0),
+                rule: p.rule.to_string(),
+                item: None,
+                message: format!(
+                    "rule {} proposed `{}` but no checklist item of the recipe takes it",
+                    p.rule, p.summary
+                ),
+            }),
+        }
+    }
+    // Earlier checklist items win collisions; the loser is re-proposed
+    // once the winner is applied.
+    assigned.sort_by_key(|(ord, _, p)| (*ord, p.edits.first().map(|e| e.start).unwrap_or(0)));
+    let mut taken: Vec<(Edit, Option<String>)> = Vec::new();
+    for (_, item, p) in assigned {
+        let group = p.alt.as_ref().map(|a| a.group.clone());
+        // Alternatives of one choice overlap by design.
+        let clash = p.edits.iter().find(|e| {
+            taken.iter().any(|(t, g)| {
+                (group.is_none() || *g != group)
+                    && (t.overlaps(e) || (t.start == e.start && t.end == e.end && t.start != t.end))
+            })
+        });
+        if let Some(clash) = clash {
+            out.notes.push(Note {
+                file: f.path.clone(),
+                line: line_of(&f.text, clash.start),
+                rule: p.rule.to_string(),
+                item: Some(item.id.clone()),
+                message: format!(
+                    "`{}` overlaps another change; it is proposed again once that one is applied",
+                    p.summary
+                ),
+            });
+            continue;
+        }
+        let Some(mut h) = make_hunk(&f.path, &f.text, item, p) else {
+            continue;
+        };
+        h.creates = !f.exists;
+        taken.extend(p.edits.iter().cloned().map(|e| (e, group.clone())));
+        out.hunks.push(h);
+    }
+    out
+}
+
 impl Plan {
     /// Assign proposals to items, drop collisions, and build hunks.
     pub fn build(recipe: &Recipe, files: Vec<FileInput>, errors: Vec<String>) -> Plan {
@@ -105,79 +185,23 @@ impl Plan {
             .enumerate()
             .map(|(i, it)| (it.id.as_str(), i))
             .collect();
-        for f in files {
-            for fd in &f.findings {
-                plan.notes.push(Note {
-                    file: f.path.clone(),
-                    line: fd.line,
-                    rule: fd.rule.to_string(),
-                    item: recipe.item_for(fd.rule, &[]).map(|i| i.id.clone()),
-                    message: fd.message.clone(),
-                });
-            }
-            let mut assigned: Vec<(usize, &crate::recipe::Item, &Proposal)> = Vec::new();
-            for p in &f.proposals {
-                match recipe.item_for(p.rule, &p.tags) {
-                    Some(item) => assigned.push((
-                        order.get(item.id.as_str()).copied().unwrap_or(usize::MAX),
-                        item,
-                        p,
-                    )),
-                    None => plan.notes.push(Note {
-                        file: f.path.clone(),
-                        line: p
-                            .edits
-                            .first()
-                            .map(|e| line_of(&f.text, e.start))
-                            .unwrap_or(0),
-                        rule: p.rule.to_string(),
-                        item: None,
-                        message: format!(
-                            "rule {} proposed `{}` but no checklist item of the recipe takes it",
-                            p.rule, p.summary
-                        ),
-                    }),
-                }
-            }
-            // Earlier checklist items win collisions; the loser is re-proposed
-            // once the winner is applied.
-            assigned
-                .sort_by_key(|(ord, _, p)| (*ord, p.edits.first().map(|e| e.start).unwrap_or(0)));
-            let mut taken: Vec<(Edit, Option<String>)> = Vec::new();
-            let mut any = false;
-            for (_, item, p) in assigned {
-                let group = p.alt.as_ref().map(|a| a.group.clone());
-                // Alternatives of one choice overlap by design.
-                let clash = p.edits.iter().find(|e| {
-                    taken.iter().any(|(t, g)| {
-                        (group.is_none() || *g != group)
-                            && (t.overlaps(e)
-                                || (t.start == e.start && t.end == e.end && t.start != t.end))
-                    })
-                });
-                if let Some(clash) = clash {
-                    plan.notes.push(Note {
-                        file: f.path.clone(),
-                        line: line_of(&f.text, clash.start),
-                        rule: p.rule.to_string(),
-                        item: Some(item.id.clone()),
-                        message: format!("`{}` overlaps another change; it is proposed again once that one is applied", p.summary),
-                    });
-                    continue;
-                }
-                let Some(mut h) = make_hunk(&f.path, &f.text, item, p) else {
-                    continue;
-                };
-                h.creates = !f.exists;
-                taken.extend(p.edits.iter().cloned().map(|e| (e, group.clone())));
-                plan.hunks.push(h);
-                any = true;
-            }
-            if any {
-                plan.originals.insert(f.path.clone(), f.text.clone());
+        // Each file's hunks are independent of the others': built in parallel,
+        // gathered in input order.
+        let per_file: Vec<FileOutcome> = {
+            use rayon::prelude::*;
+            files
+                .par_iter()
+                .map(|f| build_file(recipe, &order, f))
+                .collect()
+        };
+        for (f, out) in files.into_iter().zip(per_file) {
+            plan.notes.extend(out.notes);
+            if !out.hunks.is_empty() {
+                plan.hunks.extend(out.hunks);
                 if !f.exists {
                     plan.new_files.insert(f.path.clone());
                 }
+                plan.originals.insert(f.path, f.text);
             }
         }
         // Checklist order, then file, then position.

@@ -218,73 +218,43 @@ impl Session {
 
     /// Walk the work tree (respecting .gitignore) for the files rules read.
     pub fn discover(&self) -> Discovery {
-        let mut d = Discovery::default();
-        let walker = ignore::WalkBuilder::new(&self.root)
+        // The parallel walker (the one ripgrep uses); each worker classifies
+        // its entries and the lists are sorted afterwards, so the result does
+        // not depend on the walk order.
+        let root = self.root.as_path();
+        let found = std::sync::Mutex::new(Discovery::default());
+        ignore::WalkBuilder::new(root)
             .hidden(false)
             .git_ignore(true)
             .git_exclude(true)
             .parents(false)
             .follow_links(false)
             .filter_entry(|e| e.file_name() != ".git")
-            .build();
-        for entry in walker.flatten() {
-            let Some(ft) = entry.file_type() else {
-                continue;
-            };
-            if ft.is_dir() {
-                continue;
-            }
-            if ft.is_file() {
-                d.files += 1;
-            }
-            let name = entry.file_name().to_string_lossy().to_string();
-            let rel = self.rel(entry.path());
-            let list = if is_dockerfile_name(&name) {
-                &mut d.dockerfiles
-            } else if rewrite::compose::is_compose_name(&name) {
-                &mut d.compose
-            } else if rewrite::workflow::is_workflow(&rel) {
-                &mut d.workflows
-            } else if name.to_ascii_lowercase().ends_with(".md") {
-                &mut d.markdown
-            } else {
-                if ft.is_file() && (name.ends_with(".sh") || !name.contains('.')) {
-                    d.other_scripts.push(rel);
-                }
-                continue;
-            };
-            let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {
-                continue;
-            };
-            if meta.file_type().is_symlink() {
-                d.skipped.push(format!(
-                    "{rel}: symbolic link, not followed (charon-tui never writes through links)"
-                ));
-                continue;
-            }
-            if meta.is_dir() {
-                continue;
-            }
-            if meta.len() > MAX_FILE {
-                d.skipped.push(format!(
-                    "{rel}: larger than 8 MiB ({} bytes), skipped",
-                    meta.len()
-                ));
-                continue;
-            }
-            list.push(rel);
+            .build_parallel()
+            .run(|| {
+                let found = &found;
+                Box::new(move |entry| {
+                    if let Ok(entry) = entry {
+                        let seen = classify(root, &entry);
+                        if let Ok(mut d) = found.lock() {
+                            seen.add_to(&mut d);
+                        }
+                    }
+                    ignore::WalkState::Continue
+                })
+            });
+        let mut d = found.into_inner().unwrap_or_else(|e| e.into_inner());
+        for list in [
+            &mut d.dockerfiles,
+            &mut d.compose,
+            &mut d.workflows,
+            &mut d.markdown,
+            &mut d.other_scripts,
+            &mut d.skipped,
+        ] {
+            list.sort();
         }
-        d.dockerfiles.sort();
-        d.compose.sort();
-        d.workflows.sort();
         d
-    }
-
-    fn rel(&self, p: &Path) -> String {
-        p.strip_prefix(&self.root)
-            .unwrap_or(p)
-            .to_string_lossy()
-            .replace('\\', "/")
     }
 
     /// Read a repository file as UTF-8 text, refusing links and huge files.
@@ -1479,6 +1449,109 @@ fn migrate_with(
         })?;
     }
     Ok((cur, notes))
+}
+
+/// What one walked entry is, for [`Session::discover`].
+enum Seen {
+    Nothing,
+    /// A regular file no rule reads.
+    Counted,
+    /// A regular file that may be a script (`*.sh`, no extension).
+    OtherScript(String),
+    Dockerfile(String),
+    Compose(String),
+    Workflow(String),
+    Markdown(String),
+    /// A candidate not read (a link, a huge file): `path: reason`.
+    Skipped(String),
+}
+
+impl Seen {
+    fn add_to(self, d: &mut Discovery) {
+        match self {
+            Seen::Nothing => {}
+            Seen::Counted => d.files += 1,
+            Seen::OtherScript(r) => {
+                d.files += 1;
+                d.other_scripts.push(r)
+            }
+            Seen::Dockerfile(r) => {
+                d.files += 1;
+                d.dockerfiles.push(r)
+            }
+            Seen::Compose(r) => {
+                d.files += 1;
+                d.compose.push(r)
+            }
+            Seen::Workflow(r) => {
+                d.files += 1;
+                d.workflows.push(r)
+            }
+            Seen::Markdown(r) => {
+                d.files += 1;
+                d.markdown.push(r)
+            }
+            Seen::Skipped(why) => d.skipped.push(why),
+        }
+    }
+}
+
+fn classify(root: &Path, entry: &ignore::DirEntry) -> Seen {
+    let Some(ft) = entry.file_type() else {
+        return Seen::Nothing;
+    };
+    if ft.is_dir() {
+        return Seen::Nothing;
+    }
+    let name = entry.file_name().to_string_lossy();
+    let p = entry.path();
+    let rel = p
+        .strip_prefix(root)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .replace('\\', "/");
+    enum List {
+        Dockerfile,
+        Compose,
+        Workflow,
+        Markdown,
+    }
+    let list = if is_dockerfile_name(&name) {
+        List::Dockerfile
+    } else if rewrite::compose::is_compose_name(&name) {
+        List::Compose
+    } else if rewrite::workflow::is_workflow(&rel) {
+        List::Workflow
+    } else if name.to_ascii_lowercase().ends_with(".md") {
+        List::Markdown
+    } else if ft.is_file() && (name.ends_with(".sh") || !name.contains('.')) {
+        return Seen::OtherScript(rel);
+    } else if ft.is_file() {
+        return Seen::Counted;
+    } else {
+        return Seen::Nothing;
+    };
+    if ft.is_symlink() {
+        return Seen::Skipped(format!(
+            "{rel}: symbolic link, not followed (charon-tui never writes through links)"
+        ));
+    }
+    if !ft.is_file() {
+        return Seen::Nothing;
+    }
+    match entry.metadata() {
+        Ok(meta) if meta.len() > MAX_FILE => Seen::Skipped(format!(
+            "{rel}: larger than 8 MiB ({} bytes), skipped",
+            meta.len()
+        )),
+        // Unreadable metadata: read_text reports it when a rule asks.
+        _ => match list {
+            List::Dockerfile => Seen::Dockerfile(rel),
+            List::Compose => Seen::Compose(rel),
+            List::Workflow => Seen::Workflow(rel),
+            List::Markdown => Seen::Markdown(rel),
+        },
+    }
 }
 
 /// Read the repository file `rel` under `root` as UTF-8 text, refusing
