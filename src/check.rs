@@ -276,17 +276,88 @@ pub fn text(r: &Report, color: bool) -> String {
 }
 
 /// JSON (schema in docs/CHECK.md).
-pub fn json(r: &Report) -> serde_json::Value {
-    serde_json::json!({
-        "schema": "charon-tui/check/v1",
-        "files_scanned": r.files_scanned,
-        "findings": r.findings,
-        "skipped": r.skipped,
-    })
+/// The report in its JSON schema (docs/CHECK.md), borrowed for streaming.
+#[derive(Debug, Serialize)]
+pub struct Json<'a> {
+    pub schema: &'static str,
+    pub files_scanned: usize,
+    pub findings: &'a [CheckFinding],
+    pub skipped: &'a [String],
+}
+
+pub fn json(r: &Report) -> Json<'_> {
+    Json {
+        schema: "charon-tui/check/v1",
+        files_scanned: r.files_scanned,
+        findings: &r.findings,
+        skipped: &r.skipped,
+    }
 }
 
 /// SARIF 2.1.0 for code-scanning upload.
-pub fn sarif(r: &Report) -> serde_json::Value {
+/// SARIF 2.1.0 for code-scanning upload (typed, so a large report is
+/// streamed rather than built as a JSON tree).
+#[derive(Debug, Serialize)]
+pub struct Sarif<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [SarifRun<'a>; 1],
+}
+
+#[derive(Debug, Serialize)]
+struct SarifRun<'a> {
+    tool: serde_json::Value,
+    results: Vec<SarifResult<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'a> {
+    rule_id: &'a str,
+    level: &'static str,
+    message: SarifText,
+    locations: [SarifLocation<'a>; 1],
+    properties: SarifProperties,
+}
+
+#[derive(Debug, Serialize)]
+struct SarifText {
+    text: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifLocation<'a> {
+    physical_location: SarifPhysical<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifPhysical<'a> {
+    artifact_location: SarifUri<'a>,
+    region: SarifRegion,
+}
+
+#[derive(Debug, Serialize)]
+struct SarifUri<'a> {
+    uri: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifRegion {
+    start_line: usize,
+    start_column: usize,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifProperties {
+    rewrite_available: bool,
+}
+
+pub fn sarif(r: &Report) -> Sarif<'_> {
     let rules: BTreeSet<&str> = r.findings.iter().map(|f| f.rule.as_str()).collect();
     let rules: Vec<serde_json::Value> = rules
         .iter()
@@ -298,37 +369,42 @@ pub fn sarif(r: &Report) -> serde_json::Value {
             })
         })
         .collect();
-    let results: Vec<serde_json::Value> = r
+    let results = r
         .findings
         .iter()
-        .map(|f| {
-            serde_json::json!({
-                "ruleId": f.rule,
-                "level": sarif_level(f.severity),
-                "message": {"text": format!("{} — {}", f.message, f.hint)},
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": f.file},
-                        "region": {"startLine": f.line.max(1), "startColumn": f.column.max(1)}
-                    }
-                }],
-                "properties": {"rewriteAvailable": f.rewrite}
-            })
+        .map(|f| SarifResult {
+            rule_id: &f.rule,
+            level: sarif_level(f.severity),
+            message: SarifText {
+                text: format!("{} — {}", f.message, f.hint),
+            },
+            locations: [SarifLocation {
+                physical_location: SarifPhysical {
+                    artifact_location: SarifUri { uri: &f.file },
+                    region: SarifRegion {
+                        start_line: f.line.max(1),
+                        start_column: f.column.max(1),
+                    },
+                },
+            }],
+            properties: SarifProperties {
+                rewrite_available: f.rewrite,
+            },
         })
         .collect();
-    serde_json::json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
+    Sarif {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        version: "2.1.0",
+        runs: [SarifRun {
+            tool: serde_json::json!({"driver": {
                 "name": "charon-tui",
                 "version": env!("CARGO_PKG_VERSION"),
                 "informationUri": "https://github.com/wikid82/charon",
                 "rules": rules
-            }},
-            "results": results
-        }]
-    })
+            }}),
+            results,
+        }],
+    }
 }
 
 fn sarif_level(sev: &str) -> &'static str {

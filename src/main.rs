@@ -207,6 +207,20 @@ fn out(s: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Write `v` as pretty JSON and a newline to stdout, streaming (no
+/// intermediate string or value tree: a 10,000-file plan stays small).
+fn out_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    let mut so = std::io::BufWriter::new(std::io::stdout().lock());
+    let r = serde_json::to_writer_pretty(&mut so, v)
+        .map_err(std::io::Error::from)
+        .and_then(|_| so.write_all(b"\n"))
+        .and_then(|_| so.flush());
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let recipe = load_recipe(&cli)?;
     let Some(command) = &cli.command else {
@@ -267,30 +281,39 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 PlanFormat::Diff => out(&plan.unified_diff(select))?,
                 PlanFormat::Markdown => out(&plan.markdown(&s.recipe, select))?,
                 PlanFormat::Json => {
-                    let hunks: Vec<serde_json::Value> = plan
+                    /// A hunk as `plan --format json` shows it.
+                    #[derive(serde::Serialize)]
+                    struct HunkJson<'a> {
+                        #[serde(flatten)]
+                        hunk: &'a charon::plan::Hunk,
+                        diff: String,
+                        changed_since_decision: bool,
+                    }
+                    #[derive(serde::Serialize)]
+                    struct PlanJson<'a> {
+                        recipe: charon::state::RecipeRef,
+                        suite: &'a str,
+                        hunks: Vec<HunkJson<'a>>,
+                        notes: &'a [charon::plan::Note],
+                        errors: &'a [String],
+                    }
+                    let hunks = plan
                         .hunks
                         .iter()
                         .filter(|h| select(h))
-                        .map(|h| {
-                            let mut v = serde_json::to_value(h).unwrap_or_default();
-                            if let Some(o) = v.as_object_mut() {
-                                o.insert("diff".into(), charon::plan::hunk_diff_text(h).into());
-                                o.insert(
-                                    "changed_since_decision".into(),
-                                    changed.contains(&h.id).into(),
-                                );
-                            }
-                            v
+                        .map(|h| HunkJson {
+                            hunk: h,
+                            diff: charon::plan::hunk_diff_text(h),
+                            changed_since_decision: changed.contains(&h.id),
                         })
                         .collect();
-                    let doc = serde_json::json!({
-                        "recipe": s.recipe_ref(),
-                        "suite": s.recipe.settings.suite,
-                        "hunks": hunks,
-                        "notes": plan.notes,
-                        "errors": plan.errors,
-                    });
-                    out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
+                    out_json(&PlanJson {
+                        recipe: s.recipe_ref(),
+                        suite: &s.recipe.settings.suite,
+                        hunks,
+                        notes: &plan.notes,
+                        errors: &plan.errors,
+                    })?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -376,14 +399,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
                     out(&charon::check::text(&report, color))?
                 }
-                CheckFormat::Json => out(&format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&charon::check::json(&report))?
-                ))?,
-                CheckFormat::Sarif => out(&format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&charon::check::sarif(&report))?
-                ))?,
+                CheckFormat::Json => out_json(&charon::check::json(&report))?,
+                CheckFormat::Sarif => out_json(&charon::check::sarif(&report))?,
             }
             Ok(if report.findings.is_empty() {
                 ExitCode::SUCCESS
