@@ -11,5 +11,6 @@ mod full_migration;
 mod fuzz_regressions;
 mod git_state;
 mod other_fixtures;
+mod properties;
 mod tui_e2e;
 mod verify;

@@ -83,17 +83,32 @@ impl MappedText {
     }
 
     /// Map an assembled range that is deleted. Like [`Self::range_to_file`],
-    /// except that a deletion running from a piece boundary to the end of the
-    /// text takes the gap before it along (the line continuation, and any
-    /// comment lines in it): left behind, the continuation would join the
-    /// file's next line to what remains (`pkg\` then `&& apk del .x` removed).
+    /// except for a deletion that starts where a file line starts (a piece
+    /// boundary) and empties the rest of that line: it takes the gap before
+    /// it along (the line continuation, and any comment lines in it). Left
+    /// behind, the continuation would sit on a line of its own (`curl\`, a
+    /// deleted `bash\`, then `&& …`) or, at the end of a RUN, join the file's
+    /// next line to what remains.
     pub fn deletion_to_file(&self, start: usize, end: usize) -> (usize, usize) {
         let (s, e) = self.range_to_file(start, end);
-        if start < end && start > 0 && self.text[end.min(self.text.len())..].trim().is_empty() {
-            (self.end_to_file(start).min(s), e)
+        let before = self.end_to_file(start);
+        if start < end && before < s && self.rest_of_piece(end).trim().is_empty() {
+            (before, e)
         } else {
             (s, e)
         }
+    }
+
+    /// The assembled text from `v` to the end of the piece it is in (the
+    /// rest of that file line).
+    fn rest_of_piece(&self, v: usize) -> &str {
+        for p in &self.pieces {
+            let end = p.virt + p.len;
+            if v <= end {
+                return self.text.get(v.max(p.virt)..end).unwrap_or("");
+            }
+        }
+        ""
     }
 
     /// True when the assembled range lies in one piece (so replacing it in the
@@ -128,8 +143,17 @@ mod tests {
         assert_eq!(m.text, "a    b");
         assert_eq!(m.range_to_file(1, 6), (7, 12));
         assert_eq!(m.deletion_to_file(1, 6), (5, 12));
-        // Not at the end, or not a boundary: the same as range_to_file.
+        // Not emptying the line, or not a boundary: the same as range_to_file.
         assert_eq!(m.deletion_to_file(1, 3), (7, 9));
         assert_eq!(m.deletion_to_file(2, 6), (8, 12));
+        // A middle line emptied: `curl\`, `  bash\`, `  && x` without bash.
+        let file = "RUN curl\\\n  bash\\\n  && x\n";
+        let m = MappedText::from_ranges(file, &[(4, 8), (10, 16), (18, 24)]);
+        assert_eq!(m.text, "curl  bash  && x");
+        let (s, e) = m.deletion_to_file(4, 10);
+        assert_eq!(
+            format!("{}{}", &file[..s], &file[e..]),
+            "RUN curl\\\n  && x\n"
+        );
     }
 }
