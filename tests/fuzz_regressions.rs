@@ -144,3 +144,23 @@ fn removing_a_backgrounded_command_removes_its_ampersand() {
     script_properties("#!\napk add>/dev/narull 2>&1 &\nenv HOME=/app=1\"4VO- httth\"!|| exit 1\n");
     script_properties("#!/bin/sh\napk add >/dev/null 2>&1 & wait\necho done\n");
 }
+
+#[test]
+fn a_rewrite_never_makes_a_readable_dockerfile_unreadable() {
+    // The Dockerfile fuzzer: garbage that dockerfile-parser still reads (a
+    // shell-form CMD with an open JSON bracket, then `run\`) where the
+    // musl-loader rule removed an `ln` and left text the parser rejects. The
+    // proposal is now dropped and reported instead.
+    let text = "CMD [\"1\nrun\\\n-&ln libc.musl\"\"\nh\"]";
+    dockerfile_properties(text);
+    let r = Recipe::embedded().unwrap();
+    let read = |_: &str| -> Option<String> { None };
+    let (once, notes) = migrate_dockerfile_text(&r, "Dockerfile", text, &read).unwrap();
+    assert_eq!(once, text);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.message.contains("would not parse, so it is left alone")),
+        "{notes:?}"
+    );
+}
