@@ -353,45 +353,15 @@ pub fn rewrite(
 }
 
 /// A rewrite never turns a Dockerfile the parser reads into one it cannot
-/// read. Everything proposed is applied together (the first alternative of
-/// each choice, overlaps left out as the plan would) and parsed once; if that
-/// fails, each proposal is tried alone and those that break the file become
-/// findings. (The fuzzer found inputs that parse yet confuse a rule.)
+/// read (the fuzzer found inputs that parse yet confuse a rule).
 fn keep_readable(path: &str, text: &str, out: &mut Output) {
-    if out.proposals.is_empty() {
-        return;
-    }
-    let readable = |edits: &[Edit]| {
-        crate::edit::splice(text, edits)
-            .is_ok_and(|t| dockerfile::parse(Path::new(path), &t).is_ok())
-    };
-    let mut all: Vec<Edit> = Vec::new();
-    for p in &out.proposals {
-        if p.alt.as_ref().is_some_and(|a| a.index > 0) {
-            continue;
-        }
-        if p.edits.iter().all(|e| all.iter().all(|t| !t.overlaps(e))) {
-            all.extend(p.edits.iter().cloned());
-        }
-    }
-    if readable(&all) {
-        return;
-    }
-    let (keep, broken): (Vec<Proposal>, Vec<Proposal>) = std::mem::take(&mut out.proposals)
-        .into_iter()
-        .partition(|p| readable(&p.edits));
-    out.proposals = keep;
-    for p in broken {
-        let at = p.edits.iter().map(|e| e.start).min().unwrap_or(0);
-        out.findings.push(Finding {
-            rule: p.rule,
-            line: line_of(text, at),
-            message: format!(
-                "{}: the rewritten Dockerfile would not parse, so it is left alone; convert it by hand",
-                p.summary
-            ),
-        });
-    }
+    super::keep_readable(
+        text,
+        &mut out.proposals,
+        &mut out.findings,
+        &|t| dockerfile::parse(Path::new(path), t).is_ok(),
+        "the rewritten Dockerfile would not parse",
+    );
 }
 
 /// Per stage: is it Alpine-based, and what does its new base provide.

@@ -80,6 +80,51 @@ pub struct Finding {
     pub message: String,
 }
 
+/// Keep only proposals whose result is still `readable` (the input is).
+/// Everything proposed is applied together (the first alternative of each
+/// choice; overlaps left out, as the plan would) and checked once; only if
+/// that fails is each proposal tried alone, and those that break the file
+/// become findings: `"{summary}: {why}, so it is left alone; …"`.
+pub fn keep_readable(
+    text: &str,
+    proposals: &mut Vec<Proposal>,
+    findings: &mut Vec<Finding>,
+    readable: &dyn Fn(&str) -> bool,
+    why: &str,
+) {
+    if proposals.is_empty() {
+        return;
+    }
+    let applies = |edits: &[Edit]| crate::edit::splice(text, edits).is_ok_and(|t| readable(&t));
+    let mut all: Vec<Edit> = Vec::new();
+    for p in proposals.iter() {
+        if p.alt.as_ref().is_some_and(|a| a.index > 0) {
+            continue;
+        }
+        if p.edits.iter().all(|e| all.iter().all(|t| !t.overlaps(e))) {
+            all.extend(p.edits.iter().cloned());
+        }
+    }
+    if applies(&all) {
+        return;
+    }
+    let (keep, broken): (Vec<Proposal>, Vec<Proposal>) = std::mem::take(proposals)
+        .into_iter()
+        .partition(|p| applies(&p.edits));
+    *proposals = keep;
+    for p in broken {
+        let at = p.edits.iter().map(|e| e.start).min().unwrap_or(0);
+        findings.push(Finding {
+            rule: p.rule,
+            line: crate::analyze::line_of(text, at),
+            message: format!(
+                "{}: {why}, so it is left alone; convert it by hand",
+                p.summary
+            ),
+        });
+    }
+}
+
 /// Parse YAML for a rule; invalid YAML becomes a finding (the file is left alone).
 pub fn parse_yaml(text: &str, rule: &'static str) -> Result<crate::analyze::yaml::Node, Finding> {
     crate::analyze::yaml::parse(text).map_err(|(line, msg)| Finding {
@@ -143,3 +188,31 @@ pub fn name_after_migration<'a>(name: &'a str, recipe: &crate::recipe::Recipe) -
 /// Rules whose implementation is still to come: their items are never marked
 /// done by `apply` just because they produced no hunk.
 pub const PENDING_RULES: &[&str] = &[];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keep_readable_drops_only_the_proposal_that_breaks_the_file() {
+        // "Readable" here: brackets balance.
+        let balanced = |t: &str| t.matches('(').count() == t.matches(')').count();
+        let text = "a(b) c d";
+        let ok = Proposal::new("x", vec![], vec![Edit::new(5, 6, "C")], "c → C", "");
+        let bad = Proposal::new("y", vec![], vec![Edit::new(3, 4, "")], "drop )", "");
+        let (mut props, mut finds) = (vec![ok.clone(), bad], Vec::new());
+        keep_readable(text, &mut props, &mut finds, &balanced, "unbalanced");
+        assert_eq!(props.len(), 1);
+        assert_eq!(props[0].rule, "x");
+        assert_eq!(finds.len(), 1);
+        assert_eq!(finds[0].rule, "y");
+        assert_eq!(
+            finds[0].message,
+            "drop ): unbalanced, so it is left alone; convert it by hand"
+        );
+        // Everything readable together: nothing is tried alone, nothing dropped.
+        let (mut props, mut finds) = (vec![ok], Vec::new());
+        keep_readable(text, &mut props, &mut finds, &balanced, "unbalanced");
+        assert_eq!((props.len(), finds.len()), (1, 0));
+    }
+}

@@ -167,6 +167,17 @@ pub fn rewrite(path: &str, text: &str, recipe: &Recipe) -> (Vec<Proposal>, Vec<F
             });
         }
     }
+    // A script tree-sitter reads cleanly stays so.
+    if script.error_ranges().is_empty() {
+        let clean = |t: &str| shell::parse(t).is_ok_and(|s| s.error_ranges().is_empty());
+        super::keep_readable(
+            text,
+            &mut props,
+            &mut finds,
+            &clean,
+            "the rewritten script would not parse",
+        );
+    }
     (props, finds)
 }
 
