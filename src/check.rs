@@ -63,7 +63,10 @@ fn column(text: &str, offset: usize) -> usize {
         + 1
 }
 
-fn push(out: &mut Report, file: &str, text: &str, props: &[Proposal], finds: &[Finding]) {
+/// Findings of a script the plan does not cover (no Dockerfile COPYs or
+/// runs it): `plan` has no hunk for it, so nothing is `rewrite: true`; the
+/// message still shows the Debian form to write by hand.
+fn push_uncovered(out: &mut Report, file: &str, text: &str, props: &[Proposal], finds: &[Finding]) {
     for p in props {
         if SKIP.contains(&p.rule) || p.alt.as_ref().is_some_and(|a| a.index > 0) {
             continue;
@@ -80,8 +83,11 @@ fn push(out: &mut Report, file: &str, text: &str, props: &[Proposal], finds: &[F
             line: line_of(text, at),
             column: column(text, at),
             message,
-            hint: hint(p.rule, true),
-            rewrite: true,
+            hint: format!(
+                "no Dockerfile COPYs or runs this script, so `charon-tui plan` leaves it out; if it runs in an image, make this change by hand (rule {})",
+                p.rule
+            ),
+            rewrite: false,
         });
     }
     for f in finds {
@@ -179,7 +185,7 @@ pub fn run(session: &Session) -> crate::Result<Report> {
             match read_text_in(root, rel) {
                 Ok(text) if is_script(name, &text) => {
                     let (p, f) = rewrite::script::rewrite(rel, &text, recipe);
-                    push(&mut part, rel, &text, &p, &f);
+                    push_uncovered(&mut part, rel, &text, &p, &f);
                 }
                 Ok(_) => {}
                 // Files without an extension are only maybe scripts.

@@ -406,3 +406,42 @@ fn plan_and_check_do_not_depend_on_the_thread_count() {
         .collect();
     assert!(files.contains(&"services/svc-39/tool-39"), "{files:?}");
 }
+
+#[test]
+fn a_script_no_dockerfile_uses_is_reported_without_claiming_a_rewrite() {
+    // `check` reads every script; `plan` only those an image runs. A finding
+    // in a script the plan leaves out must not say "rewrite available".
+    let (_d, repo) = demo();
+    std::fs::create_dir_all(repo.join("scripts")).unwrap();
+    std::fs::write(
+        repo.join("scripts/maintenance.sh"),
+        "#!/bin/sh\nsu-exec app /usr/local/bin/app --vacuum\n",
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "maintenance script"]);
+    let (code, v) = check_json(&repo);
+    assert_eq!(code, 1);
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"] == "scripts/maintenance.sh")
+        .expect("the script is checked")
+        .clone();
+    assert_eq!(f["rule"], "sh-su-exec");
+    assert_eq!(f["rewrite"], false, "{f}");
+    assert!(
+        f["hint"]
+            .as_str()
+            .unwrap()
+            .contains("`charon-tui plan` leaves it out"),
+        "{f}"
+    );
+    let plan = crate::util::cli_json(&repo, &["plan", "--format", "json"]);
+    assert!(plan["hunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["file"] != "scripts/maintenance.sh"));
+}
