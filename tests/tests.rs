@@ -10,6 +10,7 @@ mod dockerfile_phase;
 mod full_migration;
 mod fuzz_regressions;
 mod git_state;
+mod monorepo_e2e;
 mod other_fixtures;
 mod properties;
 mod tui_e2e;

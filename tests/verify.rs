@@ -9,7 +9,7 @@ use crate::util::{bin, demo, git, have};
 
 /// One cache for every test: the root filesystem is built once (the lock in
 /// `rootfs::ensure` makes parallel tests wait for it).
-fn cache() -> PathBuf {
+pub(crate) fn cache() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("verify-cache")
 }
 
@@ -22,7 +22,7 @@ fn is_root() -> bool {
 }
 
 /// Can a real verify run here? Under CI it must.
-fn can_verify() -> bool {
+pub(crate) fn can_verify() -> bool {
     if !is_root() {
         if std::env::var_os("CI").is_some() {
             panic!("CI must run as root for the verify tests");
@@ -33,7 +33,7 @@ fn can_verify() -> bool {
     have("debootstrap")
 }
 
-fn verify(repo: &Path, args: &[&str]) -> (i32, serde_json::Value, String) {
+pub(crate) fn verify(repo: &Path, args: &[&str]) -> (i32, serde_json::Value, String) {
     let out = bin()
         .env("XDG_CACHE_HOME", cache())
         .arg("--repo")
