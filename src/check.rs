@@ -56,6 +56,15 @@ fn hint(rule: &str, rewrite: bool) -> String {
     }
 }
 
+/// A proposal's summary, with what the operator must check.
+fn message(summary: &str, flags: &[String]) -> String {
+    if flags.is_empty() {
+        summary.to_string()
+    } else {
+        format!("{summary} (check: {})", flags.join("; "))
+    }
+}
+
 fn column(text: &str, offset: usize) -> usize {
     text[line_start(text, offset)..offset.min(text.len())]
         .chars()
@@ -72,17 +81,13 @@ fn push_uncovered(out: &mut Report, file: &str, text: &str, props: &[Proposal], 
             continue;
         }
         let at = p.edits.iter().map(|e| e.start).min().unwrap_or(0);
-        let mut message = p.summary.clone();
-        if !p.flags.is_empty() {
-            message.push_str(&format!(" (check: {})", p.flags.join("; ")));
-        }
         out.findings.push(CheckFinding {
             rule: p.rule.to_string(),
             severity: severity(p.rule),
             file: file.to_string(),
             line: line_of(text, at),
             column: column(text, at),
-            message,
+            message: message(&p.summary, &p.flags),
             hint: format!(
                 "no Dockerfile COPYs or runs this script, so `charon-tui plan` leaves it out; if it runs in an image, make this change by hand (rule {})",
                 p.rule
@@ -130,12 +135,8 @@ pub fn run(session: &Session) -> crate::Result<Report> {
             continue;
         }
         seen.insert(h.file.clone());
-        let text = plan.originals.get(&h.file).cloned().unwrap_or_default();
+        let text = plan.originals.get(&h.file).map_or("", String::as_str);
         let at = h.edits.iter().map(|e| e.start).min().unwrap_or(0);
-        let mut message = h.summary.clone();
-        if !h.flags.is_empty() {
-            message.push_str(&format!(" (check: {})", h.flags.join("; ")));
-        }
         out.findings.push(CheckFinding {
             rule: h.rule.clone(),
             severity: severity(&h.rule),
@@ -143,10 +144,10 @@ pub fn run(session: &Session) -> crate::Result<Report> {
             line: if h.edits.is_empty() {
                 h.line
             } else {
-                line_of(&text, at)
+                line_of(text, at)
             },
-            column: column(&text, at),
-            message,
+            column: column(text, at),
+            message: message(&h.summary, &h.flags),
             hint: hint(&h.rule, true),
             rewrite: true,
         });

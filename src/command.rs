@@ -145,7 +145,7 @@ pub fn run(
             } else {
                 "interrupted".into()
             });
-            kill_group(pgid);
+            kill_group(pgid, Duration::from_millis(300));
             let _ = child.wait();
             break None;
         }
@@ -196,14 +196,15 @@ fn self_command(cmd: &str) -> String {
     }
 }
 
-fn kill_group(pgid: i32) {
-    // SIGTERM first, then SIGKILL for what is left.
+/// End process group `pgid`: SIGTERM, `grace` to exit, then SIGKILL for
+/// what is left. (Also used by `verify`'s chroot steps.)
+pub(crate) fn kill_group(pgid: i32, grace: Duration) {
     // SAFETY: kill(2) with a negative pid signals a process group; it has no
     // memory-safety preconditions.
     unsafe {
         libc::kill(-pgid, libc::SIGTERM);
     }
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(grace);
     // SAFETY: as above.
     unsafe {
         libc::kill(-pgid, libc::SIGKILL);

@@ -274,9 +274,23 @@ impl Session {
         all: bool,
         opts: &crate::verify::Options,
     ) -> Result<(Vec<crate::verify::StagePlan>, Vec<String>)> {
-        let files: Vec<String> = match file {
-            Some(f) => vec![f.trim_start_matches("./").to_string()],
-            None => self.discover().dockerfiles,
+        // Dockerfiles discovery left out (links, huge files) are warnings,
+        // unless one file was named.
+        let (files, mut warnings): (Vec<String>, Vec<String>) = match file {
+            Some(f) => (vec![f.trim_start_matches("./").to_string()], Vec::new()),
+            None => {
+                let d = self.discover();
+                let left_out = d
+                    .skipped
+                    .into_iter()
+                    .filter(|w| {
+                        let path = w.split(':').next().unwrap_or("");
+                        let name = path.rsplit('/').next().unwrap_or(path);
+                        is_dockerfile_name(name)
+                    })
+                    .collect();
+                (d.dockerfiles, left_out)
+            }
         };
         if files.is_empty() {
             return Err(Error::Repo {
@@ -286,20 +300,6 @@ impl Session {
         }
         let mut plans = Vec::new();
         let mut names = Vec::new();
-        // Dockerfiles discovery left out (links, huge files), unless one file was named.
-        let mut warnings: Vec<String> = match file {
-            Some(_) => Vec::new(),
-            None => self
-                .discover()
-                .skipped
-                .into_iter()
-                .filter(|w| {
-                    let path = w.split(':').next().unwrap_or("");
-                    let name = path.rsplit('/').next().unwrap_or(path);
-                    is_dockerfile_name(name)
-                })
-                .collect(),
-        };
         for df in &files {
             // read_text's messages already start with the file's path.
             let parsed = self
@@ -1451,17 +1451,24 @@ fn migrate_with(
     Ok((cur, notes))
 }
 
+/// The lists of [`Discovery`] a walked file can go to.
+#[derive(Clone, Copy)]
+enum List {
+    Dockerfile,
+    Compose,
+    Workflow,
+    Markdown,
+    /// A file that may be a script (`*.sh`, no extension).
+    OtherScript,
+}
+
 /// What one walked entry is, for [`Session::discover`].
 enum Seen {
     Nothing,
     /// A regular file no rule reads.
     Counted,
-    /// A regular file that may be a script (`*.sh`, no extension).
-    OtherScript(String),
-    Dockerfile(String),
-    Compose(String),
-    Workflow(String),
-    Markdown(String),
+    /// A regular file for one of the lists.
+    File(List, String),
     /// A candidate not read (a link, a huge file): `path: reason`.
     Skipped(String),
 }
@@ -1471,25 +1478,16 @@ impl Seen {
         match self {
             Seen::Nothing => {}
             Seen::Counted => d.files += 1,
-            Seen::OtherScript(r) => {
+            Seen::File(list, rel) => {
                 d.files += 1;
-                d.other_scripts.push(r)
-            }
-            Seen::Dockerfile(r) => {
-                d.files += 1;
-                d.dockerfiles.push(r)
-            }
-            Seen::Compose(r) => {
-                d.files += 1;
-                d.compose.push(r)
-            }
-            Seen::Workflow(r) => {
-                d.files += 1;
-                d.workflows.push(r)
-            }
-            Seen::Markdown(r) => {
-                d.files += 1;
-                d.markdown.push(r)
+                match list {
+                    List::Dockerfile => &mut d.dockerfiles,
+                    List::Compose => &mut d.compose,
+                    List::Workflow => &mut d.workflows,
+                    List::Markdown => &mut d.markdown,
+                    List::OtherScript => &mut d.other_scripts,
+                }
+                .push(rel)
             }
             Seen::Skipped(why) => d.skipped.push(why),
         }
@@ -1510,12 +1508,6 @@ fn classify(root: &Path, entry: &ignore::DirEntry) -> Seen {
         .unwrap_or(p)
         .to_string_lossy()
         .replace('\\', "/");
-    enum List {
-        Dockerfile,
-        Compose,
-        Workflow,
-        Markdown,
-    }
     let list = if is_dockerfile_name(&name) {
         List::Dockerfile
     } else if rewrite::compose::is_compose_name(&name) {
@@ -1525,7 +1517,7 @@ fn classify(root: &Path, entry: &ignore::DirEntry) -> Seen {
     } else if name.to_ascii_lowercase().ends_with(".md") {
         List::Markdown
     } else if ft.is_file() && (name.ends_with(".sh") || !name.contains('.')) {
-        return Seen::OtherScript(rel);
+        return Seen::File(List::OtherScript, rel);
     } else if ft.is_file() {
         return Seen::Counted;
     } else {
@@ -1545,12 +1537,7 @@ fn classify(root: &Path, entry: &ignore::DirEntry) -> Seen {
             meta.len()
         )),
         // Unreadable metadata: read_text reports it when a rule asks.
-        _ => match list {
-            List::Dockerfile => Seen::Dockerfile(rel),
-            List::Compose => Seen::Compose(rel),
-            List::Workflow => Seen::Workflow(rel),
-            List::Markdown => Seen::Markdown(rel),
-        },
+        _ => Seen::File(list, rel),
     }
 }
 

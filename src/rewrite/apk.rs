@@ -198,6 +198,27 @@ impl Pass<'_> {
         false
     }
 
+    /// [`Self::map_words`], unless every package is unknown: then what the
+    /// mapping gathered is undone and `None` returned (`self.unknown` names
+    /// them), so the command is left as it is.
+    fn map_known(
+        &mut self,
+        cmd: &Command,
+        pkgs: &[&Word],
+        virtuals: &HashMap<String, Vec<String>>,
+    ) -> Option<Vec<String>> {
+        let before = (self.edits.len(), self.notes.len(), self.flags.len());
+        self.unknown.clear();
+        let kept = self.map_words(cmd, pkgs, virtuals);
+        if kept.is_empty() && !self.unknown.is_empty() {
+            self.edits.truncate(before.0);
+            self.notes.truncate(before.1);
+            self.flags.truncate(before.2);
+            return None;
+        }
+        Some(kept)
+    }
+
     /// Map package words: edits for renamed/dropped ones; returns kept names.
     fn map_words(
         &mut self,
@@ -382,15 +403,9 @@ pub fn convert(
             "add" => {
                 let virtual_name = parsed.virtual_name.clone();
                 let edits_before = pass.edits.len();
-                let (notes_before, flags_before) = (pass.notes.len(), pass.flags.len());
-                pass.unknown.clear();
-                let kept = pass.map_words(cmd, &parsed.packages, virtuals);
-                if kept.is_empty() && !pass.unknown.is_empty() {
-                    // Nothing known to install: converting would drop the
-                    // command silently. Leave it and say why.
-                    pass.edits.truncate(edits_before);
-                    pass.notes.truncate(notes_before);
-                    pass.flags.truncate(flags_before);
+                // Nothing known to install: converting would drop the
+                // command silently. Leave it and say why.
+                let Some(kept) = pass.map_known(cmd, &parsed.packages, virtuals) else {
                     out.findings.push((
                         cmd.start,
                         format!(
@@ -399,7 +414,7 @@ pub fn convert(
                         ),
                     ));
                     continue;
-                }
+                };
                 if let Some(v) = virtual_name {
                     virtuals.insert(v.clone(), kept.clone());
                     pass.notes.push(format!(
@@ -420,16 +435,10 @@ pub fn convert(
             }
             "del" => {
                 let edits_before = pass.edits.len();
-                let (notes_before, flags_before) = (pass.notes.len(), pass.flags.len());
-                pass.unknown.clear();
-                let kept = pass.map_words(cmd, &parsed.packages, virtuals);
-                if kept.is_empty() && !pass.unknown.is_empty() {
-                    // Nothing converted installed these (an `apk add` left
-                    // alone, or a virtual package of another stage): removing
-                    // the command would change what the image keeps.
-                    pass.edits.truncate(edits_before);
-                    pass.notes.truncate(notes_before);
-                    pass.flags.truncate(flags_before);
+                // Nothing converted installed these (an `apk add` left
+                // alone, or a virtual package of another stage): removing
+                // the command would change what the image keeps.
+                let Some(kept) = pass.map_known(cmd, &parsed.packages, virtuals) else {
                     out.findings.push((
                         cmd.start,
                         format!(
@@ -438,7 +447,7 @@ pub fn convert(
                         ),
                     ));
                     continue;
-                }
+                };
                 if kept.is_empty() {
                     pass.edits.truncate(edits_before);
                     whole |= pass.remove(cmd);

@@ -26,7 +26,8 @@ pub fn rewrite(path: &str, text: &str, recipe: &Recipe) -> (Vec<Proposal>, Vec<F
         });
         return (props, finds);
     };
-    for (s, _) in script.error_ranges() {
+    let errors = script.error_ranges();
+    for &(s, _) in &errors {
         finds.push(Finding {
             rule: "sh-su-exec",
             line: line_of(text, s),
@@ -168,7 +169,7 @@ pub fn rewrite(path: &str, text: &str, recipe: &Recipe) -> (Vec<Proposal>, Vec<F
         }
     }
     // A script tree-sitter reads cleanly stays so.
-    if script.error_ranges().is_empty() {
+    if errors.is_empty() {
         let clean = |t: &str| shell::parse(t).is_ok_and(|s| s.error_ranges().is_empty());
         super::keep_readable(
             text,

@@ -608,7 +608,7 @@ fn run_isolated(
     let pgid = child.id() as i32;
     let status = loop {
         if stop.load(Ordering::SeqCst) {
-            kill_group(pgid);
+            crate::command::kill_group(pgid, Duration::from_millis(200));
             let _ = child.wait();
             let _ = collector.join();
             return Err(Error::Interrupted(
@@ -632,18 +632,6 @@ fn run_isolated(
         output,
         duration: start.elapsed(),
     })
-}
-
-fn kill_group(pgid: i32) {
-    // SAFETY: kill(2) with a negative pid signals our child's process group.
-    unsafe {
-        libc::kill(-pgid, libc::SIGTERM);
-    }
-    std::thread::sleep(Duration::from_millis(200));
-    // SAFETY: as above.
-    unsafe {
-        libc::kill(-pgid, libc::SIGKILL);
-    }
 }
 
 #[cfg(test)]
