@@ -274,3 +274,28 @@ pub fn generate(root: &Path, total: usize, seed: u64) -> std::io::Result<usize> 
     }
     Ok(n)
 }
+
+/// Make the tree at `root` a git repository with everything in one commit
+/// on `main` (what `charon-tui` expects). False when git fails.
+pub fn commit(root: &Path) -> bool {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    git(&["init", "-q", "-b", "main"])
+        && git(&["add", "-A"])
+        && git(&[
+            "-c",
+            "user.name=bench",
+            "-c",
+            "user.email=bench@example.com",
+            "commit",
+            "-qm",
+            "synthetic monorepo",
+        ])
+}

@@ -19,28 +19,7 @@ fn tree(total: usize) -> (tempfile::TempDir, PathBuf) {
     let root = d.path().join(format!("mono-{total}"));
     let n = monorepo::generate(&root, total, SEED).expect("generate");
     assert_eq!(n, total);
-    let git = |args: &[&str]| {
-        let ok = Command::new("git")
-            .arg("-C")
-            .arg(&root)
-            .args(args)
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "git {args:?}");
-    };
-    git(&["init", "-q", "-b", "main"]);
-    git(&["add", "-A"]);
-    git(&[
-        "-c",
-        "user.name=bench",
-        "-c",
-        "user.email=bench@example.com",
-        "commit",
-        "-qm",
-        "synthetic monorepo",
-    ]);
+    assert!(monorepo::commit(&root), "git failed in {}", root.display());
     (d, root)
 }
 

@@ -6,7 +6,7 @@
 //! Usage: cargo run --release --example monorepo -- DIR [FILES]
 
 use std::path::PathBuf;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 #[path = "../benches/monorepo.rs"]
 mod monorepo;
@@ -38,26 +38,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .arg("-C")
-            .arg(&dir)
-            .args(args)
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let ok = git(&["init", "-q", "-b", "main"])
-        && git(&["add", "-A"])
-        && git(&[
-            "-c",
-            "user.name=bench",
-            "-c",
-            "user.email=bench@example.com",
-            "commit",
-            "-qm",
-            "synthetic monorepo",
-        ]);
-    if ok {
+    if monorepo::commit(&dir) {
         ExitCode::SUCCESS
     } else {
         eprintln!("monorepo: git failed in {}", dir.display());

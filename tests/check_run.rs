@@ -5,20 +5,7 @@ use std::process::Command;
 
 use predicates::prelude::*;
 
-use crate::util::{bin, demo, git};
-
-fn check_json(repo: &std::path::Path) -> (i32, serde_json::Value) {
-    let out = bin()
-        .arg("--repo")
-        .arg(repo)
-        .args(["check", "--format", "json"])
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        serde_json::from_slice(&out.stdout).unwrap(),
-    )
-}
+use crate::util::{apply_all, bin, check_json, demo, git};
 
 /// The schema documented in docs/CHECK.md, checked field by field.
 fn assert_schema(v: &serde_json::Value) {
@@ -102,12 +89,7 @@ fn demo_before_and_after_migration() {
     );
     assert!(!t.contains('\x1b'), "no colour when not a terminal");
     // After every rewrite phase: clean.
-    bin()
-        .arg("--repo")
-        .arg(&repo)
-        .args(["apply", "--all", "--yes"])
-        .assert()
-        .success();
+    apply_all(&repo);
     let (code, v) = check_json(&repo);
     assert_eq!(code, 0, "{v}");
     assert!(v["findings"].as_array().unwrap().is_empty());

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::util::{bin, demo, git, have};
+use crate::util::{apply_all, bin, demo, git, have};
 
 fn count(cmd: &mut Command) -> usize {
     let out = cmd.output().unwrap();
@@ -16,12 +16,7 @@ fn count(cmd: &mut Command) -> usize {
 #[test]
 fn demo_full_migration_is_clean_and_idempotent() {
     let (d, repo) = demo();
-    bin()
-        .arg("--repo")
-        .arg(&repo)
-        .args(["apply", "--all", "--yes"])
-        .assert()
-        .success();
+    apply_all(&repo);
     // One commit per phase with changes, on the migration branch.
     let log = git(&repo, &["log", "--format=%s", "main..HEAD"]);
     for subject in [

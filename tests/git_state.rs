@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use predicates::prelude::*;
 
-use crate::util::{bin, cli_json, demo, git, phase};
+use crate::util::{apply_all, bin, cli_json, demo, git, phase};
 
 fn apply(repo: &Path, phase: &str) -> assert_cmd::assert::Assert {
     bin()
@@ -195,12 +195,7 @@ fn base_tag_is_created_once_and_never_moved() {
 fn rollback_a_phase_and_everything() {
     let (_d, repo) = demo();
     let original = std::fs::read_to_string(repo.join("Dockerfile")).unwrap();
-    bin()
-        .arg("--repo")
-        .arg(&repo)
-        .args(["apply", "--all", "--yes"])
-        .assert()
-        .success();
+    apply_all(&repo);
     // Refused while work is uncommitted.
     std::fs::write(repo.join("scratch.txt"), "wip\n").unwrap();
     bin()
@@ -361,12 +356,7 @@ fn sigkill_at_any_point_resumes_to_the_same_tree_and_commits() {
     // Reference: one uninterrupted run.
     let (_r, reference) = demo();
     let t0 = std::time::Instant::now();
-    bin()
-        .arg("--repo")
-        .arg(&reference)
-        .args(["apply", "--all", "--yes"])
-        .assert()
-        .success();
+    apply_all(&reference);
     // Kill points spread over most of a run's duration, as measured here.
     let full = (t0.elapsed().as_millis() as u64 * 4 / 5).max(50);
     let ref_tree = git(&reference, &["rev-parse", "HEAD^{tree}"]);

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::util::{bin, cli_json, git, hadolint_count, have};
+use crate::util::{apply_all, check_json, cli_json, git, hadolint_count, have};
 
 #[path = "../benches/monorepo.rs"]
 #[allow(dead_code)]
@@ -23,14 +23,9 @@ fn rewrites(check: &serde_json::Value) -> usize {
 }
 
 fn check(repo: &Path) -> serde_json::Value {
-    let out = bin()
-        .arg("--repo")
-        .arg(repo)
-        .args(["check", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
-    serde_json::from_slice(&out.stdout).unwrap()
+    let (code, v) = check_json(repo);
+    assert!(matches!(code, 0 | 1), "check exit {code}: {v}");
+    v
 }
 
 fn shellcheck_count(text: &str) -> usize {
@@ -52,20 +47,13 @@ fn a_synthetic_monorepo_migrates_cleanly_and_runs_on_debian() {
     let d = tempfile::tempdir().unwrap();
     let repo = d.path().join("mono");
     assert_eq!(generator::generate(&repo, 300, 0x00C4_A201).unwrap(), 300);
-    git(&repo, &["init", "-q", "-b", "main"]);
+    assert!(generator::commit(&repo));
     git(&repo, &["config", "user.name", "Test Operator"]);
     git(&repo, &["config", "user.email", "operator@example.com"]);
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-qm", "synthetic monorepo"]);
 
     let before = check(&repo);
     assert!(rewrites(&before) > 50, "{}", rewrites(&before));
-    bin()
-        .arg("--repo")
-        .arg(&repo)
-        .args(["apply", "--all", "--yes"])
-        .assert()
-        .success();
+    apply_all(&repo);
     let plan = cli_json(&repo, &["plan", "--format", "json"]);
     assert_eq!(plan["hunks"].as_array().unwrap().len(), 0, "{plan}");
     let after = check(&repo);

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::util::{bin, demo, git, have};
+use crate::util::{apply_all, bin, demo, git, have};
 
 /// One cache for every test: the root filesystem is built once (the lock in
 /// `rootfs::ensure` makes parallel tests wait for it).
@@ -51,6 +51,20 @@ pub(crate) fn verify(repo: &Path, args: &[&str]) -> (i32, serde_json::Value, Str
         )
     });
     (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+/// The demo, migrated, with one change to its Dockerfile (the first `from`
+/// becomes `to`), committed.
+fn migrated_demo_with(from: &str, to: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let (d, repo) = demo();
+    apply_all(&repo);
+    let df = repo.join("Dockerfile");
+    let text = std::fs::read_to_string(&df).unwrap();
+    let changed = text.replacen(from, to, 1);
+    assert_ne!(text, changed, "`{from}` is not in the migrated Dockerfile");
+    std::fs::write(&df, changed).unwrap();
+    git(&repo, &["commit", "-qam", "edit the migrated Dockerfile"]);
+    (d, repo)
 }
 
 fn final_stage(r: &serde_json::Value) -> &serde_json::Value {
@@ -210,12 +224,7 @@ fn migrated_demo_passes_every_package_and_user_step_and_every_check() {
         return;
     }
     let (_d, repo) = demo();
-    bin()
-        .arg("--repo")
-        .arg(&repo)
-        .args(["apply", "--all", "--yes"])
-        .assert()
-        .success();
+    apply_all(&repo);
     let (code, r, stderr) = verify(&repo, &[]);
     let st = final_stage(&r);
     assert_eq!(st["image"], "debian:bookworm-slim", "{stderr}");
@@ -299,23 +308,10 @@ fn a_wrong_package_name_fails_its_step_with_apts_message() {
     if !can_verify() {
         return;
     }
-    let (_d, repo) = demo();
-    bin()
-        .arg("--repo")
-        .arg(&repo)
-        .args(["apply", "--all", "--yes"])
-        .assert()
-        .success();
-    let df = repo.join("Dockerfile");
-    let text = std::fs::read_to_string(&df).unwrap();
-    let broken = text.replacen(
+    let (_d, repo) = migrated_demo_with(
         "gettext-base gosu",
         "gettext-base gosu charon-no-such-package",
-        1,
     );
-    assert_ne!(text, broken);
-    std::fs::write(&df, broken).unwrap();
-    git(&repo, &["commit", "-qam", "typo"]);
     let (code, r, _) = verify(&repo, &[]);
     assert_eq!(code, 1);
     let st = final_stage(&r);
@@ -338,26 +334,11 @@ fn ctrl_c_stops_the_step_and_cleans_up() {
     if !can_verify() {
         return;
     }
-    let (_d, repo) = demo();
-    bin()
-        .arg("--repo")
-        .arg(&repo)
-        .args(["apply", "--all", "--yes"])
-        .assert()
-        .success();
     // A step that would run for a minute.
-    let df = repo.join("Dockerfile");
-    let text = std::fs::read_to_string(&df).unwrap();
-    std::fs::write(
-        &df,
-        text.replacen(
-            "WORKDIR /app\n",
-            "WORKDIR /app\nRUN useradd slowpoke && sleep 67\n",
-            1,
-        ),
-    )
-    .unwrap();
-    git(&repo, &["commit", "-qam", "slow"]);
+    let (_d, repo) = migrated_demo_with(
+        "WORKDIR /app\n",
+        "WORKDIR /app\nRUN useradd slowpoke && sleep 67\n",
+    );
     let exe = assert_cmd::cargo::cargo_bin("charon-tui");
     let child = Command::new(exe)
         .env("XDG_CACHE_HOME", cache())

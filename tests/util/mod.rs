@@ -89,6 +89,30 @@ pub fn cli_json(repo: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("JSON output")
 }
 
+/// `charon-tui --repo REPO check --format json`: its exit code and report.
+pub fn check_json(repo: &Path) -> (i32, serde_json::Value) {
+    let out = bin()
+        .arg("--repo")
+        .arg(repo)
+        .args(["check", "--format", "json"])
+        .output()
+        .expect("runs");
+    (
+        out.status.code().expect("exit code"),
+        serde_json::from_slice(&out.stdout).expect("JSON output"),
+    )
+}
+
+/// `charon-tui --repo REPO apply --all --yes`, which must succeed.
+pub fn apply_all(repo: &Path) {
+    bin()
+        .arg("--repo")
+        .arg(repo)
+        .args(["apply", "--all", "--yes"])
+        .assert()
+        .success();
+}
+
 /// The phase `id` of a `status --format json` document.
 pub fn phase(status: &serde_json::Value, id: &str) -> serde_json::Value {
     status["phases"]
