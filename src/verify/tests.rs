@@ -35,25 +35,23 @@ fn plan(text: &str) -> StagePlan {
     plan_with(text, None, &opts(), &[])
 }
 
-fn exec_of(p: &StagePlan, line: usize) -> &Exec {
-    let step = p
-        .steps
+fn action_on(p: &StagePlan, line: usize) -> &Action {
+    &p.steps
         .iter()
         .find(|s| s.line == line)
-        .unwrap_or_else(|| panic!("no step on line {line}: {:#?}", p.steps));
-    match &step.action {
+        .unwrap_or_else(|| panic!("no step on line {line}: {:#?}", p.steps))
+        .action
+}
+
+fn exec_of(p: &StagePlan, line: usize) -> &Exec {
+    match action_on(p, line) {
         Action::Exec(e) => e,
         Action::Skip(r) => panic!("line {line} skipped: {r}"),
     }
 }
 
 fn skip_of(p: &StagePlan, line: usize) -> String {
-    let step = p
-        .steps
-        .iter()
-        .find(|s| s.line == line)
-        .unwrap_or_else(|| panic!("no step on line {line}: {:#?}", p.steps));
-    match &step.action {
+    match action_on(p, line) {
         Action::Skip(r) => r.clone(),
         Action::Exec(e) => panic!("line {line} runs {:?}", e.argv),
     }
